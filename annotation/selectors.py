@@ -1,0 +1,85 @@
+"""Reads of the imaging data, shaped for the pages and the API (a fixed number of queries)."""
+
+from django.db.models import Count, Q, QuerySet
+
+from ovarian_web.roles import IDENTIFIER_ROLES, has_role
+
+from .identity import IdentifierError, decrypt_identifiers, patient_pseudonym
+from .models import Center, DemoDataJob, Exam, Image, PathologyOutcome, Patient
+
+
+def exam_list(*, center: str = "", outcome: str = "") -> QuerySet[Exam]:
+    exams = (
+        Exam.objects.select_related("patient", "center", "pathology", "features")
+        .annotate(image_count=Count("images"))
+        .order_by("-exam_date", "pk")
+    )
+    if center:
+        exams = exams.filter(center__code=center)
+    if outcome == "none":
+        exams = exams.filter(pathology__isnull=True)
+    elif outcome in PathologyOutcome.values:
+        exams = exams.filter(pathology__outcome=outcome)
+    return exams
+
+
+def exam_detail(*, exam_id: int) -> Exam:
+    return (
+        Exam.objects.select_related("patient", "center", "pathology", "features")
+        .prefetch_related(
+            "images", "patient__ca125", "patient__exams__center", "patient__exams__pathology"
+        )
+        .get(pk=exam_id)
+    )
+
+
+def image_list(*, center: str = "") -> QuerySet[Image]:
+    images = Image.objects.select_related("exam__center").order_by("-exam__exam_date", "pk")
+    if center:
+        images = images.filter(exam__center__code=center)
+    return images
+
+
+def patient_detail(*, patient_id: int) -> Patient:
+    return Patient.objects.prefetch_related(
+        "exams__center", "exams__pathology", "exams__features", "ca125"
+    ).get(pk=patient_id)
+
+
+def patient_find(*, hospital_id: str) -> Patient | None:
+    """Find a patient by the hospital ID; it is hashed, never stored or logged."""
+    if not hospital_id.strip():
+        return None
+    return Patient.objects.filter(pseudonym=patient_pseudonym(hospital_id)).first()
+
+
+def patient_identifiers(*, patient: Patient, user) -> dict[str, str]:
+    """Decrypted identifiers for the clinical roles; empty for everyone else."""
+    if not has_role(user, *IDENTIFIER_ROLES):
+        return {}
+    try:
+        return decrypt_identifiers(patient.identifiers_encrypted)
+    except IdentifierError:
+        return {"error": "unreadable with the current IDENTIFIER_KEY"}
+
+
+def data_overview() -> dict:
+    centers = Center.objects.annotate(
+        exam_count=Count("exams", distinct=True),
+        image_count=Count("exams__images", distinct=True),
+        patient_count=Count("exams__patient", distinct=True),
+        malignant=Count("exams", filter=Q(exams__pathology__outcome="malignant"), distinct=True),
+        borderline=Count("exams", filter=Q(exams__pathology__outcome="borderline"), distinct=True),
+        benign=Count("exams", filter=Q(exams__pathology__outcome="benign"), distinct=True),
+    )
+    return {
+        "centers": list(centers),
+        "patients": Patient.objects.count(),
+        "exams": Exam.objects.count(),
+        "images": Image.objects.count(),
+        "patients_with_priors": Patient.objects.annotate(n=Count("exams")).filter(n__gt=1).count(),
+    }
+
+
+def job_list() -> QuerySet[DemoDataJob]:
+    return DemoDataJob.objects.select_related("created_by").order_by("-created_at")[:50]

@@ -1,0 +1,8 @@
+from celery import shared_task
+
+from .demo import demo_data_job_execute
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def demo_data_job_run(*, job_id: int) -> None:
+    demo_data_job_execute(job_id=job_id)

@@ -1,0 +1,145 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from ovarian_web.roles import (
+    CLINICAL_DATA_ROLES,
+    IDENTIFIER_ROLES,
+    IMAGE_ROLES,
+    JOB_ROLES,
+    Role,
+    role_required,
+)
+
+from . import selectors
+from .demo import demo_data_job_create, demo_data_job_retry
+from .forms import DemoDataForm, PatientFindForm
+from .models import Center, DemoDataJob, Exam, Image, PathologyOutcome, Patient
+
+IMAGE_BROWSER_ROLES = (Role.RADIOLOGIST, Role.COORDINATOR, Role.ADMINISTRATOR)
+
+
+def _page(request: HttpRequest, items, per_page: int):
+    return Paginator(items, per_page).get_page(request.GET.get("page"))
+
+
+@role_required(*CLINICAL_DATA_ROLES)
+def exam_list(request: HttpRequest) -> HttpResponse:
+    center = request.GET.get("center", "")
+    outcome = request.GET.get("outcome", "")
+    page = _page(request, selectors.exam_list(center=center, outcome=outcome), 50)
+    return render(
+        request,
+        "annotation/exam_list.html",
+        {
+            "page": page,
+            "centers": Center.objects.all(),
+            "center": center,
+            "outcome": outcome,
+            "outcomes": PathologyOutcome.choices,
+        },
+    )
+
+
+@role_required(*CLINICAL_DATA_ROLES)
+def exam_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        exam = selectors.exam_detail(exam_id=pk)
+    except Exam.DoesNotExist:
+        raise Http404("No such exam") from None
+    return render(request, "annotation/exam_detail.html", {"exam": exam})
+
+
+@role_required(*CLINICAL_DATA_ROLES)
+def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        patient = selectors.patient_detail(patient_id=pk)
+    except Patient.DoesNotExist:
+        raise Http404("No such patient") from None
+    identifiers = selectors.patient_identifiers(patient=patient, user=request.user)
+    return render(
+        request, "annotation/patient_detail.html", {"patient": patient, "identifiers": identifiers}
+    )
+
+
+@role_required(*IDENTIFIER_ROLES)
+def patient_find(request: HttpRequest) -> HttpResponse:
+    form = PatientFindForm(request.POST or None)
+    not_found = False
+    if request.method == "POST" and form.is_valid():
+        patient = selectors.patient_find(hospital_id=form.cleaned_data["hospital_id"])
+        if patient is not None:
+            return redirect("annotation:patient_detail", pk=patient.pk)
+        not_found = True
+    return render(request, "annotation/patient_find.html", {"form": form, "not_found": not_found})
+
+
+@role_required(*IMAGE_BROWSER_ROLES)
+def image_list(request: HttpRequest) -> HttpResponse:
+    center = request.GET.get("center", "")
+    page = _page(request, selectors.image_list(center=center), 60)
+    return render(
+        request,
+        "annotation/image_list.html",
+        {"page": page, "centers": Center.objects.all(), "center": center},
+    )
+
+
+@role_required(*IMAGE_ROLES)
+def image_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    image = get_object_or_404(Image.objects.select_related("exam__center"), pk=pk)
+    return render(request, "annotation/image_detail.html", {"image": image})
+
+
+def _serve(field, content_type: str) -> FileResponse:
+    if not field:
+        raise Http404("No file")
+    response = FileResponse(field.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@role_required(*IMAGE_ROLES)
+def image_file(request: HttpRequest, pk: int) -> FileResponse:
+    return _serve(get_object_or_404(Image, pk=pk).file, "image/png")
+
+
+@role_required(*IMAGE_ROLES)
+def image_thumbnail(request: HttpRequest, pk: int) -> FileResponse:
+    return _serve(get_object_or_404(Image, pk=pk).thumbnail, "image/jpeg")
+
+
+@role_required(Role.COORDINATOR, Role.ADMINISTRATOR)
+def overview(request: HttpRequest) -> HttpResponse:
+    return render(request, "annotation/overview.html", selectors.data_overview())
+
+
+@role_required(*JOB_ROLES)
+def job_list(request: HttpRequest) -> HttpResponse:
+    form = DemoDataForm()
+    return render(request, "annotation/job_list.html", {"jobs": selectors.job_list(), "form": form})
+
+
+@require_POST
+@role_required(Role.ADMINISTRATOR)
+def demo_job_start(request: HttpRequest) -> HttpResponse:
+    form = DemoDataForm(request.POST)
+    if form.is_valid():
+        demo_data_job_create(user=request.user, **form.cleaned_data)
+        messages.success(request, "Demo data job queued; its progress shows below.")
+    else:
+        messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
+    return redirect("annotation:job_list")
+
+
+@require_POST
+@role_required(Role.ADMINISTRATOR)
+def demo_job_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(DemoDataJob, pk=pk)
+    try:
+        demo_data_job_retry(job=job)
+    except ValueError as error:
+        messages.error(request, str(error))
+    return redirect("annotation:job_list")

@@ -1,0 +1,46 @@
+"""The one API router."""
+
+from django.urls import include, path
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
+
+from annotation import api as annotation_api
+
+from .roles import ROLE_LABELS, user_roles
+
+router = DefaultRouter()
+router.register("centers", annotation_api.CenterViewSet, basename="center")
+router.register("exams", annotation_api.ExamViewSet, basename="exam")
+router.register("images", annotation_api.ImageViewSet, basename="image")
+router.register("jobs/demo-data", annotation_api.DemoDataJobViewSet, basename="demo-data-job")
+
+
+@extend_schema(
+    responses=inline_serializer(
+        "Me",
+        {
+            "username": serializers.CharField(),
+            "roles": serializers.ListField(child=serializers.CharField()),
+        },
+    )
+)
+@api_view(["GET"])
+def me(request):
+    """The signed-in user and their roles."""
+    roles = sorted(user_roles(request.user))
+    return Response(
+        {
+            "username": request.user.get_username(),
+            "roles": [role.value for role in roles],
+            "role_labels": [ROLE_LABELS[role] for role in roles],
+        }
+    )
+
+
+urlpatterns = [
+    path("me/", me, name="api-me"),
+    path("", include(router.urls)),
+]

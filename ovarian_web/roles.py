@@ -1,0 +1,99 @@
+"""The four roles, how a request is checked against them, and what navigation each sees."""
+
+from collections.abc import Callable
+from enum import StrEnum
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from rest_framework.permissions import BasePermission
+
+
+class Role(StrEnum):
+    RADIOLOGIST = "radiologist"
+    COORDINATOR = "coordinator"
+    CLINICIAN = "clinician"
+    ADMINISTRATOR = "administrator"
+
+
+ROLE_LABELS = {
+    Role.RADIOLOGIST: "Radiologist",
+    Role.COORDINATOR: "Study coordinator",
+    Role.CLINICIAN: "Clinician",
+    Role.ADMINISTRATOR: "Administrator",
+}
+
+# Roles that may see clinical truth (pathology) and the encrypted PACS identifiers.
+CLINICAL_DATA_ROLES = (Role.CLINICIAN, Role.COORDINATOR, Role.ADMINISTRATOR)
+IDENTIFIER_ROLES = (Role.CLINICIAN, Role.ADMINISTRATOR)
+IMAGE_ROLES = (Role.RADIOLOGIST, Role.CLINICIAN, Role.COORDINATOR, Role.ADMINISTRATOR)
+JOB_ROLES = (Role.COORDINATOR, Role.ADMINISTRATOR)
+
+
+def user_roles(user) -> set[Role]:
+    """The roles of a user; cached on the user object for the request."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return set()
+    cached = getattr(user, "_roles_cache", None)
+    if cached is None:
+        names = set(user.groups.values_list("name", flat=True))
+        cached = {role for role in Role if role.value in names}
+        if user.is_superuser:
+            cached.add(Role.ADMINISTRATOR)
+        user._roles_cache = cached
+    return cached
+
+
+def has_role(user, *roles: Role) -> bool:
+    return bool(user_roles(user) & set(roles))
+
+
+def role_required(*roles: Role) -> Callable:
+    """View decorator: anonymous users go to the login page, other roles get 403."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not has_role(request.user, *roles):
+                raise PermissionDenied("Your role does not give access to this page.")
+            return view(request, *args, **kwargs)
+
+        wrapped.allowed_roles = roles
+        return wrapped
+
+    return decorator
+
+
+class HasRole(BasePermission):
+    """DRF permission: the view's `allowed_roles` (or, per action, `action_roles`)."""
+
+    message = "Your role does not give access to this resource."
+
+    def has_permission(self, request, view) -> bool:
+        action_roles = getattr(view, "action_roles", {})
+        roles = action_roles.get(getattr(view, "action", None), getattr(view, "allowed_roles", ()))
+        return has_role(request.user, *roles)
+
+
+NAVIGATION = [
+    # (label, url name, roles that see it)
+    ("Home", "home", IMAGE_ROLES),
+    ("Images", "annotation:image_list", (Role.RADIOLOGIST, Role.COORDINATOR, Role.ADMINISTRATOR)),
+    ("Exams", "annotation:exam_list", CLINICAL_DATA_ROLES),
+    ("Find patient", "annotation:patient_find", IDENTIFIER_ROLES),
+    ("Data overview", "annotation:overview", (Role.COORDINATOR, Role.ADMINISTRATOR)),
+    ("Jobs", "annotation:job_list", JOB_ROLES),
+    ("API", "api-docs", IMAGE_ROLES),
+    ("Admin", "admin:index", (Role.ADMINISTRATOR,)),
+]
+
+
+def role_context(request: HttpRequest) -> dict:
+    user = getattr(request, "user", None)
+    roles = user_roles(user) if user is not None else set()
+    navigation = [(label, name) for label, name, allowed in NAVIGATION if roles & set(allowed)]
+    labels = [ROLE_LABELS[role] for role in Role if role in roles]
+    return {"navigation": navigation, "role_labels": labels, "roles": {r.value for r in roles}}

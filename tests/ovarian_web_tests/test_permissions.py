@@ -1,0 +1,147 @@
+"""Every page and endpoint, for anonymous users and each role: allowed, or refused."""
+
+import numpy as np
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from annotation import services
+from annotation.models import DemoDataJob, ImageSource
+from ovarian_web.roles import Role
+from tests.factories import ExamFactory
+
+R, CO, CL, A = Role.RADIOLOGIST, Role.COORDINATOR, Role.CLINICIAN, Role.ADMINISTRATOR
+ALL = (R, CO, CL, A)
+CLINICAL = (CO, CL, A)
+SIGNED_IN = "any signed-in user"
+
+# name -> (method, roles allowed, kwargs key). Kwargs are filled from the fixture objects.
+MATRIX = {
+    "home": ("get", ALL, None),
+    "login": ("get", "anonymous too", None),
+    "logout": ("post", SIGNED_IN, None),
+    "password_change": ("get", SIGNED_IN, None),
+    "password_change_done": ("get", SIGNED_IN, None),
+    "annotation:exam_list": ("get", CLINICAL, None),
+    "annotation:exam_detail": ("get", CLINICAL, "exam"),
+    "annotation:patient_detail": ("get", CLINICAL, "patient"),
+    "annotation:patient_find": ("get", (CL, A), None),
+    "annotation:image_list": ("get", (R, CO, A), None),
+    "annotation:image_detail": ("get", ALL, "image"),
+    "annotation:image_file": ("get", ALL, "image"),
+    "annotation:image_thumbnail": ("get", ALL, "image"),
+    "annotation:overview": ("get", (CO, A), None),
+    "annotation:job_list": ("get", (CO, A), None),
+    "annotation:demo_job_start": ("post", (A,), None),
+    "annotation:demo_job_retry": ("post", (A,), "job"),
+    "admin:index": ("get", (A,), None),
+    "api-schema": ("get", SIGNED_IN, None),
+    "api-docs": ("get", SIGNED_IN, None),
+    "api-root": ("get", SIGNED_IN, None),
+    "api-me": ("get", SIGNED_IN, None),
+    "center-list": ("get", CLINICAL, None),
+    "center-detail": ("get", CLINICAL, "center"),
+    "exam-list": ("get", CLINICAL, None),
+    "exam-detail": ("get", CLINICAL, "exam"),
+    "image-list": ("get", ALL, None),
+    "image-detail": ("get", ALL, "image"),
+    "demo-data-job-list": ("get", (CO, A), None),
+    "demo-data-job-detail": ("get", (CO, A), "job"),
+}
+
+
+def _route_names(patterns, prefix=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            namespace = f"{prefix}{pattern.namespace}:" if pattern.namespace else prefix
+            yield from _route_names(pattern.url_patterns, namespace)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield f"{prefix}{pattern.name}"
+
+
+def test_every_named_route_is_in_the_matrix():
+    names = {
+        name
+        for name in _route_names(get_resolver().url_patterns)
+        if not name.startswith("admin:") or name == "admin:index"
+    }
+    # Format-suffix variants of the API routes share their base route's permission.
+    names = {name for name in names if not name.endswith("-format")}
+    assert names - set(MATRIX) == set(), "add new routes to the permission matrix"
+
+
+@pytest.fixture
+def objects(db):
+    exam = ExamFactory()
+    image, _ = services.image_store(
+        exam=exam,
+        pixels=np.zeros((32, 48), dtype=np.uint8),
+        source=ImageSource.PNG,
+        color_model="MONOCHROME2",
+    )
+    job = DemoDataJob.objects.create(patients=1, seed=1, status="failed")
+    return {
+        "exam": exam,
+        "patient": exam.patient,
+        "image": image,
+        "job": job,
+        "center": exam.center,
+    }
+
+
+def _url(name, kwarg_key, objects):
+    kwargs = {"pk": objects[kwarg_key].pk} if kwarg_key else {}
+    return reverse(name, kwargs=kwargs)
+
+
+def _request(client, method, url):
+    # The demo-job POSTs would start real work: an invalid form is enough to pass the gate.
+    if method == "post":
+        return client.post(url, {"patients": "0"})
+    return client.get(url)
+
+
+def _allowed(expected, role) -> bool:
+    if expected == "anonymous too":
+        return True
+    if expected == SIGNED_IN:
+        return True
+    return role in expected
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_anonymous_users_see_only_the_login_page(client, objects, name):
+    method, expected, key = MATRIX[name]
+    response = _request(client, method, _url(name, key, objects))
+    if expected == "anonymous too":
+        assert response.status_code == 200
+    elif name.startswith(("api-", "center-", "exam-", "image-", "demo-data-job-")):
+        assert response.status_code in (401, 403)
+    else:
+        assert response.status_code == 302
+        assert response.url.startswith(("/accounts/login/", "/admin/login/"))
+
+
+@pytest.mark.parametrize("role", [*Role, None], ids=lambda r: str(r or "no-role"))
+@pytest.mark.parametrize("name", sorted(set(MATRIX) - {"login", "logout"}))
+def test_each_role_is_allowed_or_refused(client_for, objects, name, role):
+    method, expected, key = MATRIX[name]
+    client = client_for(role)
+    response = _request(client, method, _url(name, key, objects))
+    if response.status_code == 302 and name == "admin:index":
+        response = client.get(response.url)
+    if _allowed(expected, role):
+        assert response.status_code in (200, 302), response.status_code
+    else:
+        assert response.status_code == 403
+
+
+def test_only_administrators_start_demo_jobs_through_the_api(client_for, objects):
+    response = client_for(CO).post(reverse("demo-data-job-list"), {"patients": 2, "seed": 1})
+    assert response.status_code == 403
+    assert not DemoDataJob.objects.filter(patients=2).exists()
+
+
+def test_radiologists_see_no_clinical_truth_in_the_image_api(client_for, objects):
+    response = client_for(R).get(reverse("image-detail", kwargs={"pk": objects["image"].pk}))
+    assert response.status_code == 200
+    assert not {"pathology", "features", "report_text", "patient"} & set(response.json())
