@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.contrib.admin.apps import AdminConfig
 from django.db.models.signals import post_migrate
 
 
@@ -11,7 +10,3 @@ class OvarianWebConfig(AppConfig):
         from .groups import groups_ensure
 
         post_migrate.connect(groups_ensure, sender=self)
-
-
-class OvarianAdminConfig(AdminConfig):
-    default_site = "ovarian_web.admin.AdminSite"
