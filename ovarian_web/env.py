@@ -57,7 +57,7 @@ def env_database(name: str, default_sqlite_path: str) -> dict:
             f"{name} must start with postgres:// or sqlite:///, got scheme {scheme or 'none'!r}"
         )
     try:
-        config = dj_database_url.parse(raw, conn_max_age=60)
+        config = dj_database_url.parse(raw)
     except ValueError as error:
         raise SettingError(f"{name} is malformed: {error}") from None
     if scheme != "sqlite" and not config.get("NAME"):
