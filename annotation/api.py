@@ -37,7 +37,9 @@ class ImageViewSet(viewsets.ReadOnlyModelViewSet):
     allowed_roles = IMAGE_ROLES
 
     def get_queryset(self):
-        return selectors.image_list(center=self.request.query_params.get("center", ""))
+        return selectors.image_list(
+            center=self.request.query_params.get("center", ""), first_frames=False
+        )
 
 
 class DemoDataJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):

@@ -1,6 +1,6 @@
 """Reads of the imaging data, shaped for the pages and the API (a fixed number of queries)."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from ovarian_web.roles import IDENTIFIER_ROLES, has_role
 
@@ -24,20 +24,33 @@ def exam_list(*, center: str = "", outcome: str = "") -> QuerySet[Exam]:
 
 
 def exam_detail(*, exam_id: int) -> Exam:
+    """The exam with its images; a cine loop appears once, as its first frame."""
     return (
         Exam.objects.select_related("patient", "center", "pathology", "features")
         .prefetch_related(
-            "images", "patient__ca125", "patient__exams__center", "patient__exams__pathology"
+            Prefetch("images", queryset=Image.objects.filter(frame_index=0), to_attr="shown"),
+            "patient__ca125",
         )
         .get(pk=exam_id)
     )
 
 
-def image_list(*, center: str = "") -> QuerySet[Image]:
+def image_list(*, center: str = "", first_frames: bool = True) -> QuerySet[Image]:
+    """With first_frames, a cine loop is one item (its first frame), opened to play."""
     images = Image.objects.select_related("exam__center").order_by("-exam__exam_date", "pk")
+    if first_frames:
+        images = images.filter(frame_index=0)
     if center:
         images = images.filter(exam__center__code=center)
     return images
+
+
+def image_frames(*, image: Image) -> list[int]:
+    """Primary keys of every frame of the image's cine loop, in order ([image.pk] if none)."""
+    if image.frame_count == 1 or not image.sop_instance_uid:
+        return [image.pk]
+    frames = Image.objects.filter(sop_instance_uid=image.sop_instance_uid)
+    return list(frames.order_by("frame_index").values_list("pk", flat=True))
 
 
 def patient_detail(*, patient_id: int) -> Patient:

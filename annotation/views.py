@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from ovarian_web.roles import (
@@ -90,7 +91,11 @@ def image_list(request: HttpRequest) -> HttpResponse:
 @role_required(*IMAGE_ROLES)
 def image_detail(request: HttpRequest, pk: int) -> HttpResponse:
     image = get_object_or_404(Image.objects.select_related("exam__center"), pk=pk)
-    return render(request, "annotation/image_detail.html", {"image": image})
+    frames = [
+        reverse("annotation:image_file", args=[frame])
+        for frame in selectors.image_frames(image=image)
+    ]
+    return render(request, "annotation/image_detail.html", {"image": image, "frames": frames})
 
 
 def _serve(field, content_type: str) -> FileResponse:

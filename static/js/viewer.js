@@ -42,5 +42,27 @@
     if (event.key === "+" || event.key === "=") { scale = Math.min(8, scale * 1.25); apply(); }
     if (event.key === "-") { scale = Math.max(0.25, scale / 1.25); apply(); }
   });
+  // Cine loops: Space plays or pauses, the arrow keys step one frame.
+  const frames = JSON.parse(document.getElementById("frames").textContent);
+  const play = document.getElementById("play");
+  const frameNumber = document.getElementById("frame-number");
+  let frame = 0, timer = null;
+  frames.forEach(function (url) { new Image().src = url; });  // preload every frame
+  function show(index) {
+    frame = (index + frames.length) % frames.length;
+    image.src = frames[frame];
+    if (frameNumber) frameNumber.textContent = "frame " + (frame + 1) + "/" + frames.length;
+  }
+  function toggle() {
+    if (frames.length < 2) return;
+    if (timer) { clearInterval(timer); timer = null; play.textContent = "Play (Space)"; }
+    else { timer = setInterval(function () { show(frame + 1); }, 80); play.textContent = "Pause (Space)"; }
+  }
+  if (play) play.onclick = toggle;
+  document.addEventListener("keydown", function (event) {
+    if (event.key === " ") { event.preventDefault(); toggle(); }
+    if (event.key === "ArrowRight") show(frame + 1);
+    if (event.key === "ArrowLeft") show(frame - 1);
+  });
   viewer.focus();
 })();
