@@ -136,7 +136,7 @@ def demo_data_generate(
     manifest = None
     if manifest_path.exists():
         manifest = json.loads(manifest_path.read_text())
-        if manifest.get("seed") != seed or manifest.get("patients") != patients:
+        if manifest.get("seed") != seed or manifest.get("patient_count") != patients:
             manifest = None
     if manifest is None:
         manifest = generate_dataset(

@@ -16,7 +16,6 @@ from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 from .geometry import Geometry
-from .pathology import Features
 
 FLUID = 0.005
 
@@ -67,11 +66,12 @@ class Shape:
         self.x1 = min(shape[1], int(cx + reach) + 1)
         self.y0 = max(0, int(cy - reach))
         self.y1 = min(shape[0], int(cy + reach) + 1)
-        ys, xs = np.mgrid[self.y0 : self.y1, self.x0 : self.x1].astype(np.float32)
-        self.dx, self.dy = xs - cx, ys - cy
+        ys = np.arange(self.y0, self.y1, dtype=np.float32)[:, None]
+        xs = np.arange(self.x0, self.x1, dtype=np.float32)[None, :]
+        self.dx, self.dy = np.broadcast_arrays(xs - np.float32(cx), ys - np.float32(cy))
         cos, sin = math.cos(angle), math.sin(angle)
-        u = (self.dx * cos + self.dy * sin) / max(a, 0.5)
-        v = (-self.dx * sin + self.dy * cos) / max(b, 0.5)
+        u = (self.dx * np.float32(cos) + self.dy * np.float32(sin)) / np.float32(max(a, 0.5))
+        v = (self.dy * np.float32(cos) - self.dx * np.float32(sin)) / np.float32(max(b, 0.5))
         self.u, self.v = u, v
         self.theta = np.arctan2(v, u)
         self.rho = np.sqrt(u * u + v * v)
@@ -92,8 +92,10 @@ class Shape:
 
 def wobble(rng: np.random.Generator, strength: float, high: bool = False) -> list:
     orders = range(5, 13) if high else range(2, 6)
-    return [(k, strength * rng.uniform(0.3, 1.0) / (1 + 0.3 * i), rng.uniform(0, 2 * math.pi))
-            for i, k in enumerate(orders)]  # fmt: skip
+    return [
+        (k, strength * rng.uniform(0.3, 1.0) / (1 + 0.3 * i), rng.uniform(0, 2 * math.pi))
+        for i, k in enumerate(orders)
+    ]
 
 
 def paint(echo: np.ndarray, shape: Shape, inside: np.ndarray, value: np.ndarray | float) -> None:
@@ -106,23 +108,36 @@ def paint(echo: np.ndarray, shape: Shape, inside: np.ndarray, value: np.ndarray 
 
 def tissue_background(rng: np.random.Generator, geometry: Geometry, level: float) -> np.ndarray:
     shape = (geometry.height, geometry.width)
-    coarse = smooth_noise(rng, shape, 40)
-    fine = smooth_noise(rng, shape, 9)
-    echo = level * np.exp(0.35 * coarse + 0.18 * fine)
+    coarse = smooth_noise(rng, shape, 45)
+    fine = smooth_noise(rng, shape, 10)
+    echo = level * np.exp(0.5 * coarse + 0.22 * fine)
     # A few bright fascial planes and bowel-wall streaks running roughly across the beam.
     for _ in range(int(rng.integers(2, 6))):
         r = rng.uniform(geometry.r_near + 20, geometry.r_far - 10)
         phi = rng.uniform(-geometry.half_angle, geometry.half_angle)
         cx, cy = geometry.point(r, phi)
-        streak = Shape(shape, cx, cy, rng.uniform(30, 90), rng.uniform(1.5, 3.5),
-                       rng.uniform(-0.5, 0.5), wobble(rng, 0.15))  # fmt: skip
+        streak = Shape(
+            shape,
+            cx,
+            cy,
+            rng.uniform(15, 50),
+            rng.uniform(1.5, 3.5),
+            rng.uniform(-0.5, 0.5),
+            wobble(rng, 0.3),
+        )
         inside = streak.rho < 1
         paint(echo, streak, inside, echo[streak.window] * rng.uniform(1.8, 2.8))
     return echo.astype(np.float32)
 
 
-def ovary(rng: np.random.Generator, scene: Scene, geometry: Geometry, cx: float, cy: float,
-          scale: float = 1.0) -> None:  # fmt: skip
+def ovary(
+    rng: np.random.Generator,
+    scene: Scene,
+    geometry: Geometry,
+    cx: float,
+    cy: float,
+    scale: float = 1.0,
+) -> None:
     """A mildly hypoechoic oval (about 30 x 20 mm) with a handful of anechoic follicles."""
     px = 1.0 / geometry.spacing_mm
     a, b = 15 * px * scale * rng.uniform(0.85, 1.2), 10 * px * scale * rng.uniform(0.85, 1.2)
@@ -140,16 +155,28 @@ def ovary(rng: np.random.Generator, scene: Scene, geometry: Geometry, cx: float,
             paint(scene.echo, follicle, follicle.rho < 1, FLUID * 2)
 
 
-def ascites(rng: np.random.Generator, scene: Scene, geometry: Geometry, near: tuple[float, float],
-            size: float) -> None:  # fmt: skip
+def ascites(
+    rng: np.random.Generator,
+    scene: Scene,
+    geometry: Geometry,
+    near: tuple[float, float],
+    size: float,
+) -> None:
     """Anechoic free-fluid pockets with angular outlines, beside and behind the given point."""
     for _ in range(int(rng.integers(1, 4))):
         angle = rng.uniform(0.2, math.pi - 0.2)
         dist = size * rng.uniform(0.9, 1.4)
         cx, cy = near[0] + dist * math.cos(angle), near[1] + dist * math.sin(angle) * 0.8
         a = size * rng.uniform(0.35, 0.8)
-        pocket = Shape(scene.echo.shape, cx, cy, a, a * rng.uniform(0.25, 0.5),
-                       rng.uniform(-0.8, 0.8), [(3, 0.25, rng.uniform(0, 6))])  # fmt: skip
+        pocket = Shape(
+            scene.echo.shape,
+            cx,
+            cy,
+            a,
+            a * rng.uniform(0.25, 0.5),
+            rng.uniform(-0.8, 0.8),
+            [(3, 0.25, rng.uniform(0, 6))],
+        )
         if not pocket.empty:
             paint(scene.echo, pocket, pocket.rho < 1, FLUID)
 
@@ -165,12 +192,14 @@ def uterus(rng: np.random.Generator, scene: Scene, geometry: Geometry) -> None:
     taper = 0.62 + 0.38 * np.clip((body.u + 1) / 2, 0, 1)  # the fundus end is wider
     rho = np.sqrt(body.u**2 + (body.v / taper) ** 2)
     inside = rho < 1
-    texture = 0.55 * np.exp(0.12 * rng.standard_normal(rho.shape).astype(np.float32))
+    texture = 0.5 * np.exp(0.12 * smooth_noise(rng, rho.shape, 7))
+    paint(scene.echo, body, (rho < 1.03) & ~inside, 0.22)
     paint(scene.echo, body, inside, texture)
-    stripe = rng.uniform(2.5, 7.0) * px / b
-    near_axis = inside & (np.abs(body.u) < 0.72)
-    paint(scene.echo, body, near_axis & (np.abs(body.v) < stripe * 1.8), 0.3)
-    paint(scene.echo, body, near_axis & (np.abs(body.v) < stripe), 1.3)
+    # Endometrium: a spindle along the long axis, thickest mid-cavity, with a dark halo.
+    half = rng.uniform(1.5, 4.5) * px / b * np.clip(1 - (body.u / 0.75) ** 2, 0, 1)
+    offset = np.abs(body.v - 0.08 * np.sin(2.5 * body.u))
+    paint(scene.echo, body, inside & (offset < half + 1.5 * px / b), 0.12)
+    paint(scene.echo, body, inside & (offset < half), 1.0)
 
 
 def bladder(rng: np.random.Generator, scene: Scene, geometry: Geometry) -> None:
@@ -185,8 +214,14 @@ def bladder(rng: np.random.Generator, scene: Scene, geometry: Geometry) -> None:
     wall = 2.5 / b
     paint(scene.echo, body, rho < 1 + wall, 1.2)
     paint(scene.echo, body, rho < 1, FLUID)
-    scene.beams.append(Beam(math.atan2(cx - geometry.apex_x, cy - geometry.apex_y),
-                            math.atan2(a * 0.8, r), r + b, 1.6))  # fmt: skip
+    scene.beams.append(
+        Beam(
+            math.atan2(cx - geometry.apex_x, cy - geometry.apex_y),
+            math.atan2(a * 0.8, r),
+            r + b,
+            1.6,
+        )
+    )
 
 
 def empty_field(rng: np.random.Generator, scene: Scene, geometry: Geometry) -> None:
@@ -198,8 +233,14 @@ def empty_field(rng: np.random.Generator, scene: Scene, geometry: Geometry) -> N
     scene.echo *= rng.uniform(0.08, 0.2)
     period = rng.uniform(18, 30)
     depth = r_map - geometry.r_near
-    ringing = np.exp(-depth / rng.uniform(60, 120)) * (np.cos(2 * math.pi * depth / period) > 0.7)
-    scene.echo += (0.8 * ringing).astype(np.float32)
+    ringing = np.exp(-depth / rng.uniform(25, 60)) * (np.cos(2 * math.pi * depth / period) > 0.8)
+    scene.echo += (0.5 * ringing).astype(np.float32)
     for _ in range(int(rng.integers(1, 4))):
-        scene.beams.append(Beam(rng.uniform(-0.8, 0.8) * geometry.half_angle,
-                                rng.uniform(0.05, 0.25), geometry.r_near + 5, 0.08))  # fmt: skip
+        scene.beams.append(
+            Beam(
+                rng.uniform(-0.8, 0.8) * geometry.half_angle,
+                rng.uniform(0.05, 0.25),
+                geometry.r_near + 5,
+                0.08,
+            )
+        )

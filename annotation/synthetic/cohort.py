@@ -36,7 +36,11 @@ class Report:
     text: str
 
     def as_dict(self) -> dict:
-        return {"lesion_size_mm": self.lesion_size_mm, "mass_type": self.mass_type, "text": self.text}
+        return {
+            "lesion_size_mm": self.lesion_size_mm,
+            "mass_type": self.mass_type,
+            "text": self.text,
+        }
 
 
 @dataclass
@@ -125,8 +129,10 @@ def _report(rng: np.random.Generator, exam: Exam) -> Report:
     if features.solid_diameter_mm and mass_type != "solid":
         text += f", largest solid component {features.solid_diameter_mm} mm"
     if features.papillary_projections:
-        count = "more than three" if features.papillary_projections == 4 else str(
-            features.papillary_projections
+        count = (
+            "more than three"
+            if features.papillary_projections == 4
+            else str(features.papillary_projections)
         )
         text += f", {count} papillary projection(s)"
     if features.irregular_walls:
@@ -275,8 +281,10 @@ def build_cohort(patients: int, seed: int) -> Cohort:
                 report=Report(None, None, ""),
             )
             exam.report = _report(rng, exam)
-            operated = features is not None and is_last and (
-                later or rng.random() < (0.85 if exam_count == 1 else 0.5)
+            operated = (
+                features is not None
+                and is_last
+                and (later or rng.random() < (0.85 if exam_count == 1 else 0.5))
             )
             if operated and features is not None:
                 draw = draw_outcome(

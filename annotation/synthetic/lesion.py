@@ -10,12 +10,12 @@ from .anatomy import FLUID, Beam, Scene, Shape, ascites, ovary, paint, smooth_no
 from .geometry import Geometry
 from .pathology import Features
 
-CONTENT_LEVEL = {"anechoic": FLUID, "ground_glass": 0.09, "low_level": 0.03}
+CONTENT_LEVEL = {"anechoic": FLUID, "ground_glass": 0.06, "low_level": 0.014}
 
 
 def _solid_texture(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
     # Echogenic, heterogeneous: brighter than the surrounding stroma, patchy.
-    return (0.75 * np.exp(0.35 * smooth_noise(rng, shape, 6))).astype(np.float32)
+    return (0.85 * np.exp(0.6 * smooth_noise(rng, shape, 4))).astype(np.float32)
 
 
 def lesion(
@@ -43,14 +43,22 @@ def lesion(
         ascites(rng, scene, geometry, (cx, cy), radius + 8 * px)
     # Ovarian tissue cupping the mass (the "ovarian crescent").
     side = rng.uniform(0, 2 * math.pi)
-    ovary(rng, scene, geometry, cx + 0.8 * radius * math.cos(side),
-          cy + 0.8 * radius * math.sin(side), scale=max(0.7, min(1.3, radius / (40 * px))))  # fmt: skip
+    ovary(
+        rng,
+        scene,
+        geometry,
+        cx + 0.8 * radius * math.cos(side),
+        cy + 0.8 * radius * math.sin(side),
+        scale=max(0.7, min(1.3, radius / (40 * px))),
+    )
 
-    outer = Shape(echo.shape, cx, cy, radius, b, angle, wobble(rng, 0.04))
+    # Irregular solid tumours have a lobulated outline; cysts keep a smooth outer wall.
+    lobulated = features.irregular_walls and features.mass_type == "solid"
+    outer = Shape(echo.shape, cx, cy, radius, b, angle, wobble(rng, 0.1 if lobulated else 0.04))
     if outer.empty:
         return
     solid_fraction = features.solid_diameter_mm / max(features.lesion_diameter_mm, 1)
-    wall_px = max(1.6, 1.4 * px * (1.6 if features.irregular_walls else 1.0))
+    wall_px = max(1.6, 0.9 * px * (1.6 if features.irregular_walls else 1.0))
     wall = wall_px / radius
     inner_rho = outer.rho
     if features.irregular_walls:
@@ -60,18 +68,31 @@ def lesion(
             ragged += amp * np.cos(k * outer.theta + phase)
         inner_rho = outer.rho / ragged
     vascular = np.zeros(outer.rho.shape, dtype=bool)
+
+    def on_wall(t: float, along_u: float, along_v: float) -> tuple[float, float]:
+        # A point on the (rotated) ellipse with the given semi-axes, at parameter t.
+        u, v = along_u * math.cos(t), along_v * math.sin(t)
+        x = cx + u * math.cos(angle) - v * math.sin(angle)
+        y = cy + u * math.sin(angle) + v * math.cos(angle)
+        return x, y
+
     window_shape = outer.rho.shape
 
     if features.mass_type == "solid":
         tissue = _solid_texture(rng, window_shape)
         inside = outer.rho < 1
+        paint(echo, outer, outer.rho < 1.04, 0.15)  # hypoechoic capsule outlines the mass
         paint(echo, outer, inside, tissue)
         vascular |= inside & (outer.rho < 0.9)
         # A few small cystic spaces within the solid mass.
         for _ in range(int(rng.integers(0, 4))):
-            hole = Shape(echo.shape, cx + rng.uniform(-0.5, 0.5) * radius,
-                         cy + rng.uniform(-0.5, 0.5) * radius, rng.uniform(0.05, 0.15) * radius,
-                         rng.uniform(0.05, 0.12) * radius)  # fmt: skip
+            hole = Shape(
+                echo.shape,
+                cx + rng.uniform(-0.5, 0.5) * radius,
+                cy + rng.uniform(-0.5, 0.5) * radius,
+                rng.uniform(0.05, 0.15) * radius,
+                rng.uniform(0.05, 0.12) * radius,
+            )
             if not hole.empty:
                 paint(echo, hole, hole.rho < 1, FLUID * 3)
     else:
@@ -83,27 +104,32 @@ def lesion(
             seeds = rng.uniform(-0.8, 0.8, size=(locules, 2)).astype(np.float32)
             dist = np.stack([np.hypot(outer.u - sx, outer.v - sy) for sx, sy in seeds])
             nearest = np.argmin(dist, axis=0)
-            part = np.sort(dist, axis=0)
-            septum = inside & ((part[1] - part[0]) < 1.3 * wall_px / radius)
+            part = np.partition(dist, 1, axis=0)
+            septum = inside & ((part[1] - part[0]) * radius < max(1.6, 0.9 * px))
             # Locules differ in content (e.g. mucinous tumours' "stained glass" look).
             tone = np.exp(rng.normal(0, 0.6, size=locules)).astype(np.float32)[nearest]
             paint(echo, outer, inside, fluid * tone)
-            paint(echo, outer, septum, 0.9)
+            paint(echo, outer, septum, 1.3)
             vascular |= septum
         else:
             paint(echo, outer, inside, fluid)
         wall_ring = (inner_rho >= 1 - wall) & (outer.rho < 1 + 0.3 * wall)
-        paint(echo, outer, wall_ring, 1.1)
+        paint(echo, outer, wall_ring, 1.5)
         vascular |= wall_ring
 
         if features.solid_diameter_mm > 0:
             solid_r = min(features.solid_diameter_mm / 2 * px, radius * 0.8)
             spot = rng.uniform(0, 2 * math.pi)
-            along = radius - solid_r * 0.7
-            sx, sy = cx + along * math.cos(spot) * b / radius, cy + along * math.sin(spot)
-            solid = Shape(echo.shape, sx, sy, solid_r, solid_r * rng.uniform(0.7, 1.0),
-                          rng.uniform(0, math.pi),
-                          wobble(rng, 0.12 if features.irregular_walls else 0.05))  # fmt: skip
+            sx, sy = on_wall(spot, radius - solid_r, max(0.0, b - solid_r))
+            solid = Shape(
+                echo.shape,
+                sx,
+                sy,
+                solid_r,
+                solid_r * rng.uniform(0.7, 1.0),
+                rng.uniform(0, math.pi),
+                wobble(rng, 0.12 if features.irregular_walls else 0.05),
+            )
             if not solid.empty:
                 tissue = _solid_texture(rng, solid.rho.shape)
                 if content == "low_level" and features.acoustic_shadows:
@@ -112,8 +138,14 @@ def lesion(
                 paint(echo, solid, keep, tissue)
                 if features.acoustic_shadows:
                     r_s = math.hypot(sx - geometry.apex_x, sy - geometry.apex_y)
-                    scene.beams.append(Beam(math.atan2(sx - geometry.apex_x, sy - geometry.apex_y),
-                                            math.atan2(solid_r * 0.8, r_s), r_s, 0.12))  # fmt: skip
+                    scene.beams.append(
+                        Beam(
+                            math.atan2(sx - geometry.apex_x, sy - geometry.apex_y),
+                            math.atan2(solid_r * 0.8, r_s),
+                            r_s,
+                            0.12,
+                        )
+                    )
                 _merge(vascular, outer, solid, keep & (solid.rho < 0.85))
 
         count = {0: 0, 1: 1, 2: 2, 3: 3}.get(features.papillary_projections, 0)
@@ -122,17 +154,29 @@ def lesion(
         for _ in range(count):
             spot = rng.uniform(0, 2 * math.pi)
             bump_r = max(2.0, rng.uniform(2.5, 5.5) * px)
-            along = radius * (1 - wall) - bump_r * 0.3
-            bx, by = cx + along * math.cos(spot) * b / radius, cy + along * math.sin(spot)
-            bump = Shape(echo.shape, bx, by, bump_r, bump_r * rng.uniform(0.7, 1.0),
-                         wobble=wobble(rng, 0.1, high=True))  # fmt: skip
+            inset = wall_px + bump_r * 0.3
+            bx, by = on_wall(spot, radius - inset, b - inset)
+            bump = Shape(
+                echo.shape,
+                bx,
+                by,
+                bump_r,
+                bump_r * rng.uniform(0.7, 1.0),
+                wobble=wobble(rng, 0.1, high=True),
+            )
             if not bump.empty:
                 keep = bump.rho < 1
                 paint(echo, bump, keep, 0.95)
                 _merge(vascular, outer, bump, keep)
         if solid_fraction < 0.5 and not features.acoustic_shadows:
-            scene.beams.append(Beam(math.atan2(cx - geometry.apex_x, cy - geometry.apex_y),
-                                    math.atan2(radius * 0.75, r_c), r_c + radius * 0.8, 1.7))  # fmt: skip
+            scene.beams.append(
+                Beam(
+                    math.atan2(cx - geometry.apex_x, cy - geometry.apex_y),
+                    math.atan2(radius * 0.75, r_c),
+                    r_c + radius * 0.8,
+                    2.0,
+                )
+            )
     if features.mass_type == "solid" and features.acoustic_shadows:
         scene.beams.append(Beam(phi_c, math.atan2(radius * 0.5, r_c), r_c, 0.2))
 

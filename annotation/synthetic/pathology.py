@@ -153,8 +153,11 @@ def draw_features(rng: np.random.Generator, kind: str) -> tuple[Features, str]:
         content = "low_level"
     else:
         raise ValueError(f"unknown lesion kind {kind!r}")
+    mass_type = mass_type_for(locules, solid, diameter)
+    if mass_type == "solid":
+        locules, papillary = 0, 0  # IOTA counts papillary projections in cysts only
     features = Features(
-        mass_type=mass_type_for(locules, solid, diameter),
+        mass_type=mass_type,
         lesion_diameter_mm=int(diameter),
         solid_diameter_mm=int(min(solid, diameter)),
         locules=int(locules),
@@ -170,7 +173,15 @@ def draw_features(rng: np.random.Generator, kind: str) -> tuple[Features, str]:
 def draw_lesion_kind(rng: np.random.Generator, age: float) -> str:
     """Lesion kinds are likelier malignant-looking with age, as in real cohorts."""
     older = (age - 50.0) / 15.0
-    kinds = ("simple", "endometrioma", "teratoma", "cystadenoma", "fibroma", "papillary", "invasive")
+    kinds = (
+        "simple",
+        "endometrioma",
+        "teratoma",
+        "cystadenoma",
+        "fibroma",
+        "papillary",
+        "invasive",
+    )
     weights = np.array(
         [
             0.25,
@@ -240,7 +251,11 @@ def draw_outcome(
 ) -> str:
     """One of "benign", "borderline", "stage1", "advanced", "metastatic" (noisy ADNEX)."""
     z = adnex_logits(features, age, oncology_center) + _OFFSET
-    z = z + _COLOR_WEIGHT * (features.color_score - 2) + _IRREGULAR_WEIGHT * features.irregular_walls
+    z = (
+        z
+        + _COLOR_WEIGHT * (features.color_score - 2)
+        + _IRREGULAR_WEIGHT * features.irregular_walls
+    )
     z = z + rng.normal(0.0, _NOISE_SD, size=4)
     weights = np.concatenate([[1.0], np.exp(z)])
     labels = ("benign", "borderline", "stage1", "advanced", "metastatic")

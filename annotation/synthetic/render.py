@@ -41,11 +41,15 @@ def _speckle_pool(seed: int, center: Center) -> np.ndarray:
     """
     rng = rng_for(seed, "speckle", center.code)
     shape = (center.height + _PAD, center.width + _PAD)
-    noise = rng.standard_normal((2, *shape), dtype=np.float32)
     sigma = center.speckle_sigma
-    real = gaussian_filter(noise[0], sigma, truncate=2.5)
-    imag = gaussian_filter(noise[1], sigma, truncate=2.5)
-    amplitude = np.hypot(real, imag)
+    power = np.zeros(shape, dtype=np.float32)
+    # Two incoherently compounded fields: fewer black holes than a single Rayleigh field.
+    for weight in (0.7, 0.3):
+        noise = rng.standard_normal((2, *shape), dtype=np.float32)
+        real = gaussian_filter(noise[0], sigma, truncate=2.5)
+        imag = gaussian_filter(noise[1], sigma, truncate=2.5)
+        power += weight * (real * real + imag * imag) / float(np.mean(real * real + imag * imag))
+    amplitude = np.sqrt(power)
     amplitude /= amplitude.mean()
     amplitude.setflags(write=False)
     return amplitude
@@ -58,23 +62,28 @@ def _speckle(rng: np.random.Generator, seed: int, center: Center) -> np.ndarray:
     return crop[:, ::-1] if rng.random() < 0.5 else crop
 
 
-def _scene(rng: np.random.Generator, geometry: Geometry, exam: Exam, plan: ImagePlan) -> anatomy.Scene:
+def _scene(
+    rng: np.random.Generator, geometry: Geometry, exam: Exam, plan: ImagePlan
+) -> anatomy.Scene:
     level = 0.4 if plan.anatomy != "empty" else 0.3
     scene = anatomy.Scene(echo=anatomy.tissue_background(rng, geometry, level))
     px = 1.0 / geometry.spacing_mm
-    if plan.anatomy == "adnexa" and rng.random() < 0.4:
-        # External iliac vessel: an anechoic tube with bright walls, deep in the field.
-        cx, cy = geometry.point(geometry.r_far * rng.uniform(0.75, 0.9), rng.uniform(-0.5, 0.5))
-        vessel = anatomy.Shape(scene.echo.shape, cx, cy, 40 * px, rng.uniform(3, 4.5) * px,
-                               rng.uniform(-0.3, 0.3))  # fmt: skip
-        if not vessel.empty:
-            anatomy.paint(scene.echo, vessel, vessel.rho < 1.25, 0.9)
-            anatomy.paint(scene.echo, vessel, vessel.rho < 1, anatomy.FLUID)
+    if plan.anatomy == "adnexa" and rng.random() < 0.3:
+        # Iliac artery and vein in cross-section: small round anechoic rings, deep in the field.
+        r, phi = geometry.r_far * rng.uniform(0.78, 0.9), rng.uniform(-0.6, 0.6)
+        for step in range(2):
+            cx, cy = geometry.point(r, phi + step * 0.06)
+            radius = rng.uniform(3.0, 4.5) * px
+            vessel = anatomy.Shape(scene.echo.shape, cx, cy, radius, radius * 0.85)
+            if not vessel.empty:
+                anatomy.paint(scene.echo, vessel, vessel.rho < 1.2, 0.9)
+                anatomy.paint(scene.echo, vessel, vessel.rho < 1, anatomy.FLUID)
     if plan.anatomy == "adnexa" and plan.lesion and exam.features is not None:
         lesion(rng, scene, geometry, exam.features, exam.content, plan.ascites)
     elif plan.anatomy == "adnexa":
-        cx, cy = geometry.point(geometry.r_near + geometry.depth_px * rng.uniform(0.4, 0.6),
-                                rng.uniform(-0.3, 0.3))  # fmt: skip
+        cx, cy = geometry.point(
+            geometry.r_near + geometry.depth_px * rng.uniform(0.4, 0.6), rng.uniform(-0.3, 0.3)
+        )
         if plan.ascites:
             anatomy.ascites(rng, scene, geometry, (cx, cy), 25 * px)
         anatomy.ovary(rng, scene, geometry, cx, cy)
@@ -102,44 +111,66 @@ def _beam_gain(geometry: Geometry, beams: list[anatomy.Beam]) -> np.ndarray:
     return gain
 
 
-def _depth_gain(geometry: Geometry, rng: np.random.Generator) -> np.ndarray:
+@lru_cache(maxsize=8)
+def _depth_gain(geometry: Geometry) -> np.ndarray:
     """Residual attenuation after time-gain compensation, a brighter focal zone, near-field haze."""
     r, _, _ = polar_maps(geometry)
     depth_mm = (r - geometry.r_near) * geometry.spacing_mm
-    focus = geometry.depth_mm * rng.uniform(0.4, 0.6)
+    focus = geometry.depth_mm * 0.5
     gain = np.exp(-0.011 * depth_mm) * (1 + 0.3 * np.exp(-(((depth_mm - focus) / 12.0) ** 2)))
     gain += 1.5 * np.exp(-np.maximum(depth_mm, 0) / 2.5)  # ring-down near the probe face
-    return gain.astype(np.float32)
+    gain = gain.astype(np.float32)
+    gain.setflags(write=False)
+    return gain
 
 
-def _compress(amplitude: np.ndarray, center: Center, mask: np.ndarray) -> np.ndarray:
-    """Log compression to 8 bits over the centre's dynamic range."""
-    decibels = 20.0 * np.log10(amplitude + 1e-6) + center.gain_db
-    top = 4.0
-    value = np.clip((decibels - (top - center.dynamic_range_db)) / center.dynamic_range_db, 0, 1)
-    grey = (255.0 * value**center.gamma).astype(np.uint8)
+def _compress(amplitude: np.ndarray, center: Center, geometry: Geometry) -> np.ndarray:
+    """Log compression to 8 bits over the centre's dynamic range (only the sector's box)."""
+    _, _, mask = polar_maps(geometry)
+    x0, y0, x1, y1 = geometry.bbox
+    box = amplitude[y0 : y1 + 1, x0 : x1 + 1]
+    decibels = 20.0 * np.log10(box + np.float32(1e-6)) + np.float32(center.gain_db)
+    top = 13.0
+    low = np.float32(top - center.dynamic_range_db)
+    value = np.clip((decibels - low) / np.float32(center.dynamic_range_db), 0, 1)
+    grey = np.zeros(amplitude.shape, dtype=np.uint8)
+    grey[y0 : y1 + 1, x0 : x1 + 1] = (255.0 * value ** np.float32(center.gamma)).astype(np.uint8)
     grey[~mask] = 0
     return grey
 
 
-_TINTS = {"gray": (1.0, 1.0, 1.0), "blue": (0.84, 0.93, 1.0), "sepia": (1.0, 0.87, 0.68)}
+_TINTS = {"gray": (1.0, 1.0, 1.0), "blue": (0.86, 0.94, 1.0), "sepia": (1.0, 0.91, 0.78)}
+
+
+@lru_cache(maxsize=4)
+def _tint_table(name: str) -> np.ndarray:
+    factors = np.array(_TINTS[name], dtype=np.float32)
+    return (np.arange(256, dtype=np.float32)[:, None] * factors).astype(np.uint8)
 
 
 def tint(grey: np.ndarray, center: Center, force_rgb: bool = False) -> np.ndarray:
     if center.tint == "gray" and not force_rgb:
         return grey
-    factors = np.array(_TINTS[center.tint], dtype=np.float32)
-    return (grey[..., None].astype(np.float32) * factors).astype(np.uint8)
+    return _tint_table(center.tint)[grey]
 
 
-def _doppler(rng: np.random.Generator, rgb: np.ndarray, geometry: Geometry, scene: anatomy.Scene,
-             color_score: int) -> tuple[int, int, int, int]:  # fmt: skip
+def _doppler(
+    rng: np.random.Generator,
+    rgb: np.ndarray,
+    geometry: Geometry,
+    scene: anatomy.Scene,
+    color_score: int,
+) -> tuple[int, int, int, int]:
     """Draws the colour box and flow blobs (none for colour score 1); returns the box."""
     x0, y0, x1, y1 = geometry.bbox
     lx0, ly0, lx1, ly1 = scene.lesion_box or (x0, y0, x1, y1)
     pad = 12
-    box = (max(x0 + 20, lx0 - pad), max(y0 + 4, ly0 - pad), min(x1 - 20, lx1 + pad),
-           min(y1 - 4, ly1 + pad))  # fmt: skip
+    box = (
+        max(x0 + 20, lx0 - pad),
+        max(y0 + 4, ly0 - pad),
+        min(x1 - 20, lx1 + pad),
+        min(y1 - 4, ly1 + pad),
+    )
     bx0, by0, bx1, by1 = box
     _, _, mask = polar_maps(geometry)
     blobs = {1: 0, 2: 4, 3: 12, 4: 28}[color_score]
@@ -153,16 +184,23 @@ def _doppler(rng: np.random.Generator, rgb: np.ndarray, geometry: Geometry, scen
                 length = rng.uniform(4, 10 + 2 * color_score)
                 width = rng.uniform(1.2, 2.2 + 0.3 * color_score)
                 turn = rng.uniform(0, math.pi)
-                window = (slice(max(0, int(cy - length) - 2), int(cy + length) + 3),
-                          slice(max(0, int(cx - length) - 2), int(cx + length) + 3))  # fmt: skip
+                window = (
+                    slice(max(0, int(cy - length) - 2), int(cy + length) + 3),
+                    slice(max(0, int(cx - length) - 2), int(cx + length) + 3),
+                )
                 dx, dy = xx[window] - cx, yy[window] - cy
                 along = dx * math.cos(turn) + dy * math.sin(turn)
-                across = -dx * math.sin(turn) + dy * math.cos(turn)
+                # Vessels curve: bend the blob's cross-axis with distance along it.
+                bend = rng.uniform(-0.08, 0.08)
+                across = -dx * math.sin(turn) + dy * math.cos(turn) + bend * along * along / length
                 shape = np.exp(-((along / length) ** 2) - (across / width) ** 2)
                 sign = 1.0 if rng.random() < 0.55 else -1.0
                 speed = sign * rng.uniform(0.5, 1.0)
-                velocity[window] = np.where(np.abs(shape * speed) > np.abs(velocity[window]),
-                                            shape * speed, velocity[window])  # fmt: skip
+                velocity[window] = np.where(
+                    np.abs(shape * speed) > np.abs(velocity[window]),
+                    shape * speed,
+                    velocity[window],
+                )
         flow = (np.abs(velocity) > 0.22) & mask[by0:by1, bx0:bx1]
         m = np.clip(np.abs(velocity), 0, 1)
         red = np.stack([130 + 125 * m, 200 * m**3, 20 * m], axis=-1)
@@ -233,21 +271,24 @@ def render_image(seed: int, patient: Patient, exam: Exam, plan: ImagePlan) -> Re
     rng = rng_for(seed, "image", exam.accession_number, plan.number)
     center = exam.center
     geometry = geometry_for(center)
-    _, _, mask = polar_maps(geometry)
     color_box = None
     if plan.is_3d:
         frames = [_render_3d(rng, geometry, exam)]
     else:
         scene = _scene(rng, geometry, exam, plan)
-        base = scene.echo * _speckle(rng, seed, center) * _beam_gain(geometry, scene.beams)
-        depth = _depth_gain(geometry, rng)
+        base = scene.echo * _speckle(rng, seed, center)
+        if scene.beams:
+            base *= _beam_gain(geometry, scene.beams)
+        depth = _depth_gain(geometry)
         frames = []
         shift = np.zeros(2)
+        heading = rng.uniform(0, 2 * math.pi)
+        drift = rng.uniform(0.6, 1.2) * np.array([math.cos(heading), math.sin(heading)])
         for _ in range(plan.frames):
             # Slight probe motion between cine frames; the speckle moves with the tissue.
             moved = np.roll(base, (int(round(shift[0])), int(round(shift[1]))), axis=(0, 1))
-            frames.append(_compress(moved * depth, center, mask))
-            shift += rng.normal(0, 1.2, size=2)
+            frames.append(_compress(moved * depth, center, geometry))
+            shift += drift + rng.normal(0, 0.4, size=2)
         if plan.doppler:
             rgb = tint(frames[0], center, force_rgb=True).copy()
             features = exam.features

@@ -42,14 +42,22 @@ def header_lines(
         left = [center.name, f"{patient.last_name}, {patient.first_name}", center.probe]
         right = [when, f"ID: {patient.hospital_id}", f"{mode}  MI 0.9 TIs 0.3"]
     else:
-        left = [f"{patient.first_name} {patient.last_name}", f"PID {patient.hospital_id}",
-                f"{brand}  {center.probe}"]  # fmt: skip
+        left = [
+            f"{patient.first_name} {patient.last_name}",
+            f"PID {patient.hospital_id}",
+            f"{brand}  {center.probe}",
+        ]
         right = [center.name, when, mode]
     return left, right
 
 
-def _text_mask(geometry: Geometry, left: list[str], right: list[str], doppler: bool,
-               scale_labels: list[tuple[int, str]]) -> np.ndarray:  # fmt: skip
+def _text_mask(
+    geometry: Geometry,
+    left: list[str],
+    right: list[str],
+    doppler: bool,
+    scale_labels: list[tuple[int, str]],
+) -> np.ndarray:
     canvas = Image.new("L", (geometry.width, geometry.height), 0)
     draw = ImageDraw.Draw(canvas)
     font = _font()
@@ -106,8 +114,9 @@ def burn_text(
     return out, burned
 
 
-def text_mask_for(geometry: Geometry, patient: Patient, exam: Exam, plan: ImagePlan,
-                  doppler: bool) -> np.ndarray:  # fmt: skip
+def text_mask_for(
+    geometry: Geometry, patient: Patient, exam: Exam, plan: ImagePlan, doppler: bool
+) -> np.ndarray:
     """The boolean mask of burned pixels (for tests and de-identification checks)."""
     left, right = header_lines(patient, exam, plan, doppler)
     return _text_mask(geometry, left, right, doppler, _scale(geometry))

@@ -1,0 +1,9 @@
+"""A seeded, reproducible synthetic pelvic ultrasound data set (no real patient data).
+
+Django-free: imports only the standard library, numpy, scipy, Pillow and pydicom.
+"""
+
+from .common import GeneratorError
+from .dataset import DEFAULT_PATIENTS, generate_dataset
+
+__all__ = ["DEFAULT_PATIENTS", "GeneratorError", "generate_dataset"]
