@@ -6,7 +6,7 @@ from datetime import date
 
 import numpy as np
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from PIL import Image as PILImage
 
 from .identity import (
@@ -197,10 +197,16 @@ def image_store(
         pixel_spacing_mm=pixel_spacing_mm,
         scan_region=[0, 0, width - 1, height - 1],
     )
-    with transaction.atomic():
-        image.file.save(f"{digest[:32]}.png", ContentFile(content), save=False)
-        image.thumbnail.save(
-            f"{digest[:32]}.jpg", ContentFile(_thumbnail_bytes(pixels)), save=False
-        )
-        image.save()
+    image.file.save(f"{digest[:32]}.png", ContentFile(content), save=False)
+    image.thumbnail.save(f"{digest[:32]}.jpg", ContentFile(_thumbnail_bytes(pixels)), save=False)
+    try:
+        with transaction.atomic():
+            image.save()
+    except IntegrityError:
+        # Another import stored the same frame between our check and our insert.
+        image.file.delete(save=False)
+        image.thumbnail.delete(save=False)
+        if not stored_uid:
+            raise
+        return Image.objects.get(sop_instance_uid=stored_uid, frame_index=frame_index), False
     return image, True

@@ -4,7 +4,6 @@ Every change is pushed to the "jobs" group, which the jobs page listens to.
 """
 
 import time
-import traceback
 
 from django.db import transaction
 from django.utils import timezone
@@ -99,7 +98,3 @@ def job_retry(job: Job) -> None:
     job.message = "Queued again"
     job.save(update_fields=["status", "error", "message", "updated_at"])
     broadcast(JOBS_GROUP, "job.update", job_payload(job))
-
-
-def format_traceback(error: BaseException) -> str:
-    return "".join(traceback.format_exception(error))[-4000:]

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from .env import (
-    SettingError,
     env_bool,
     env_database,
     env_int,
@@ -177,5 +176,3 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
-
-__all__ = ["SettingError"]
