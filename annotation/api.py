@@ -1,12 +1,25 @@
 from django.db.models import Prefetch
-from rest_framework import mixins, viewsets
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, status, viewsets
+from rest_framework import serializers as drf_serializers
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
 
-from ovarian_web.roles import CLINICAL_DATA_ROLES, IMAGE_ROLES, JOB_ROLES, HasRole, Role
+from ovarian_web.roles import (
+    CLINICAL_DATA_ROLES,
+    IMAGE_ROLES,
+    IMPORT_ROLES,
+    JOB_ROLES,
+    HasRole,
+    Role,
+)
 
 from . import selectors, serializers
 from .demo import demo_data_job_create
-from .models import Center, DemoDataJob, Image
+from .import_jobs import UploadError, import_job_create, import_job_receive, import_job_start
+from .models import Center, DemoDataJob, Image, ImportJob, ImportSource
 
 
 class CenterViewSet(viewsets.ReadOnlyModelViewSet):
@@ -57,3 +70,58 @@ class DemoDataJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
             seed=serializer.validated_data["seed"],
             user=self.request.user,
         )
+
+
+class ImportJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Image imports: create one, send its files (as many requests as you like), start it.
+
+    The report lists imported and already-present images and each refused file with why.
+    """
+
+    queryset = ImportJob.objects.select_related("center").order_by("-created_at")
+    serializer_class = serializers.ImportJobSerializer
+    permission_classes = [IsAuthenticated, HasRole]
+    allowed_roles = IMPORT_ROLES
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def perform_create(self, serializer) -> None:
+        serializer.instance = import_job_create(
+            source=ImportSource.API,
+            center=serializer.validated_data.get("center"),
+            receiving=True,
+            user=self.request.user,
+        )
+
+    @extend_schema(
+        request=serializers.ImportFilesSerializer,
+        responses={
+            201: inline_serializer(
+                "ImportFilesReceived", {"received": drf_serializers.IntegerField()}
+            )
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def files(self, request, pk=None):
+        job = self.get_object()
+        incoming = serializers.ImportFilesSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        try:
+            for name, upload in zip(
+                incoming.validated_data["names"], incoming.validated_data["files"], strict=True
+            ):
+                import_job_receive(job=job, name=name, chunks=upload.chunks())
+        except UploadError as error:
+            return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            {"received": len(incoming.validated_data["files"])}, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(request=None, responses=serializers.ImportJobSerializer)
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        job = self.get_object()
+        try:
+            import_job_start(job=job)
+        except UploadError as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)

@@ -14,6 +14,7 @@ import pydicom
 from pydicom.pixels import apply_color_lut
 
 TISSUE_REGION = 1  # RegionDataType 1: tissue
+DATE_ATTRIBUTES = ("StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate")
 CENTIMETERS = 3  # PhysicalUnits 3: cm
 
 
@@ -43,6 +44,9 @@ def _to_uint8(frame: np.ndarray, ds: pydicom.Dataset) -> np.ndarray:
     photometric = ds.PhotometricInterpretation
     if photometric == "PALETTE COLOR":
         frame = apply_color_lut(frame, ds)
+        bits = int(ds.RedPaletteColorLookupTableDescriptor[2])
+        if bits > 8:  # 16-bit LUT entries: keep the top byte, as a display would
+            frame = (frame >> (bits - 8)).astype(np.uint8)
     if frame.dtype != np.uint8:
         frame = frame.astype(np.float64)
         low, high = float(frame.min()), float(frame.max())
@@ -74,23 +78,44 @@ def tissue_region(ds: pydicom.Dataset, rows: int, columns: int):
     return (min(xs0), min(ys0), max(xs1), max(ys1)), spacing
 
 
-def read_dicom(path: Path) -> DicomImage:
+def _check_size(ds: pydicom.Dataset, max_pixels: int) -> int:
+    """Refuse absurd dimensions before decoding allocates them; returns the frame count."""
+    try:
+        rows, columns = int(ds.Rows), int(ds.Columns)
+        frame_count = int(ds.get("NumberOfFrames", 1) or 1)
+    except (AttributeError, TypeError, ValueError):
+        raise DicomError("the DICOM image has no valid Rows/Columns/NumberOfFrames") from None
+    if rows < 1 or columns < 1 or frame_count < 1:
+        raise DicomError(f"the DICOM image has an empty size ({columns}×{rows}, {frame_count})")
+    if rows * columns > max_pixels or rows * columns * frame_count > 16 * max_pixels:
+        raise DicomError(
+            f"the image is too large ({columns}×{rows}, {frame_count} frames); "
+            f"the limit is {max_pixels} pixels per frame"
+        )
+    return frame_count
+
+
+def read_dicom(path: Path, *, max_pixels: int = 64_000_000) -> DicomImage:
     try:
         ds = pydicom.dcmread(path)
     except Exception as error:  # pydicom raises many types for damaged files
         raise DicomError(f"not a readable DICOM file: {error}") from None
     if "PixelData" not in ds:
-        raise DicomError("the DICOM file holds no pixel data")
+        sop_class = getattr(ds.get("SOPClassUID"), "name", "unknown SOP class")
+        raise DicomError(f"the DICOM file holds no pixel data ({sop_class})")
+    frame_count = _check_size(ds, max_pixels)
     try:
         pixels = ds.pixel_array
-    except Exception as error:
+    except Exception as error:  # truncated data, unsupported syntax, missing plugin
         raise DicomError(f"pixel data cannot be decoded: {error}") from None
-    frame_count = int(ds.get("NumberOfFrames", 1) or 1)
     stack = pixels if frame_count > 1 else pixels[np.newaxis]
     frames = [_to_uint8(frame, ds) for frame in stack]
     color_model = "RGB" if frames[0].ndim == 3 else str(ds.PhotometricInterpretation)
     region, spacing = tissue_region(ds, int(ds.Rows), int(ds.Columns))
     birth = str(ds.get("PatientBirthDate", "") or "")
+    study_date = next(
+        (str(ds.get(name) or "") for name in DATE_ATTRIBUTES if str(ds.get(name) or "")), ""
+    )
     image_type = [str(value).upper() for value in ds.get("ImageType", [])]
     doppler = any(
         int(item.get("RegionDataType", 0)) in (2, 3, 4)
@@ -105,7 +130,7 @@ def read_dicom(path: Path) -> DicomImage:
         accession_number=str(ds.get("AccessionNumber", "") or ""),
         patient_id=str(ds.get("PatientID", "") or ""),
         birth_year=int(birth[:4]) if birth[:4].isdigit() else None,
-        study_date=str(ds.get("StudyDate", "") or ""),
+        study_date=study_date,
         tissue_region=region,
         pixel_spacing_mm=spacing,
         is_3d="3D" in image_type,

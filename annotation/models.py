@@ -29,7 +29,7 @@ class Patient(TimeStampedModel):
     pseudonym = models.CharField(
         max_length=64, unique=True, help_text="HMAC-SHA256 of the hospital patient ID."
     )
-    birth_year = models.PositiveSmallIntegerField()
+    birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
     identifiers_encrypted = models.TextField(
         blank=True, help_text="Hospital patient ID, encrypted with IDENTIFIER_KEY."
     )
@@ -38,7 +38,8 @@ class Patient(TimeStampedModel):
         ordering = ["pseudonym"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(birth_year__gte=1900, birth_year__lte=2100),
+                condition=Q(birth_year__isnull=True)
+                | Q(birth_year__gte=1900, birth_year__lte=2100),
                 name="patient_birth_year_range",
             ),
         ]
@@ -75,6 +76,14 @@ class Exam(TimeStampedModel):
     report_lesion_size_mm = models.FloatField(null=True, blank=True)
     report_mass_type = models.CharField(max_length=24, choices=MassType.choices, blank=True)
     report_text = models.TextField(blank=True)
+    last_image_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the latest image of this exam arrived."
+    )
+    acquisition_completed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the exam counted as complete (upload finished or receiver went quiet).",
+    )
 
     class Meta:
         ordering = ["-exam_date", "pk"]
@@ -101,8 +110,10 @@ class Exam(TimeStampedModel):
         return f"Exam {self.pk} of {self.patient} on {self.exam_date}"
 
     @property
-    def age_at_exam(self) -> int:
+    def age_at_exam(self) -> int | None:
         """Age in whole years; only the birth year is kept, so it may be one year high."""
+        if self.patient.birth_year is None:
+            return None
         return self.exam_date.year - self.patient.birth_year
 
 
@@ -133,7 +144,12 @@ class Image(TimeStampedModel):
     thumbnail = models.FileField(upload_to="thumbnails/%Y/%m/", blank=True)
     sha256 = models.CharField(max_length=64, db_index=True, help_text="Of the stored file.")
     source = models.CharField(max_length=8, choices=ImageSource.choices)
-    source_sha256 = models.CharField(max_length=64, blank=True, help_text="Of the imported file.")
+    source_sha256 = models.CharField(
+        max_length=64, blank=True, db_index=True, help_text="Of the imported file."
+    )
+    identifiers_encrypted = models.TextField(
+        blank=True, help_text="Original SOP Instance and Series UIDs, encrypted."
+    )
     sop_instance_uid = models.CharField(max_length=64, blank=True)
     series_instance_uid = models.CharField(max_length=64, blank=True)
     frame_index = models.PositiveIntegerField(default=0)
@@ -298,6 +314,47 @@ class LesionFeatures(TimeStampedModel):
         return f"Features of exam {self.exam_id}"
 
 
+class ImportSource(models.TextChoices):
+    UPLOAD = "upload", "Browser upload"
+    API = "api", "API"
+    COMMAND = "command", "Command line"
+    PACS = "pacs", "DICOM receiver"
+    DEMO = "demo", "Demo data"
+
+
+class ImportJob(Job):
+    """Importing image files (DICOM, PNG, JPEG, zip archives, folders) into exams.
+
+    Files arrive first (an upload keeps `receiving` true until the client says it is done),
+    then the job is queued; its report lists what was imported, skipped and refused.
+    """
+
+    source = models.CharField(max_length=16, choices=ImportSource.choices)
+    center = models.ForeignKey(
+        Center,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Centre for exams that do not exist yet.",
+    )
+    receiving = models.BooleanField(default=False)
+    upload_dir = models.CharField(max_length=500, blank=True)
+    paths = models.JSONField(default=list, blank=True)
+    report = models.JSONField(default=dict, blank=True)
+
+    class Meta(Job.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} ({self.get_source_display()}) — {self.status}"
+
+    @property
+    def description(self) -> str:
+        where = f", new exams under {self.center.code}" if self.center_id else ""
+        return f"Import #{self.pk} ({self.get_source_display().lower()}{where})"
+
+
 class DemoDataJob(Job):
     """Generating the synthetic demo data set and loading it, as a background job."""
 
@@ -314,3 +371,7 @@ class DemoDataJob(Job):
 
     def __str__(self) -> str:
         return f"Demo data ({self.patients} patients, seed {self.seed}) — {self.status}"
+
+    @property
+    def description(self) -> str:
+        return f"Demo data #{self.pk} ({self.patients} patients, seed {self.seed})"

@@ -5,7 +5,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from ovarian_web.roles import IDENTIFIER_ROLES, has_role
 
 from .identity import IdentifierError, decrypt_identifiers, patient_pseudonym
-from .models import Center, DemoDataJob, Exam, Image, PathologyOutcome, Patient
+from .models import Center, DemoDataJob, Exam, Image, ImportJob, PathologyOutcome, Patient
 
 
 def exam_list(*, center: str = "", outcome: str = "") -> QuerySet[Exam]:
@@ -94,5 +94,8 @@ def data_overview() -> dict:
     }
 
 
-def job_list() -> QuerySet[DemoDataJob]:
-    return DemoDataJob.objects.select_related("created_by").order_by("-created_at")[:50]
+def job_list(limit: int = 50) -> list:
+    """The latest jobs of every kind, newest first."""
+    imports = ImportJob.objects.select_related("center").order_by("-created_at")[:limit]
+    demos = DemoDataJob.objects.order_by("-created_at")[:limit]
+    return sorted([*imports, *demos], key=lambda job: job.created_at, reverse=True)[:limit]

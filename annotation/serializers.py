@@ -6,6 +6,7 @@ from .models import (
     DemoDataJob,
     Exam,
     Image,
+    ImportJob,
     LesionFeatures,
     PathologyResult,
 )
@@ -128,3 +129,60 @@ class DemoDataJobSerializer(serializers.ModelSerializer):
             "created_at",
             "finished_at",
         ]
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    percent = serializers.IntegerField(read_only=True)
+    center = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Center.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Centre code for exams that do not exist yet.",
+    )
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id",
+            "source",
+            "center",
+            "receiving",
+            "status",
+            "progress_done",
+            "progress_total",
+            "percent",
+            "message",
+            "error",
+            "report",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = [
+            "source",
+            "receiving",
+            "status",
+            "progress_done",
+            "progress_total",
+            "message",
+            "error",
+            "report",
+            "created_at",
+            "finished_at",
+        ]
+
+
+class ImportFilesSerializer(serializers.Serializer):
+    files = serializers.ListField(child=serializers.FileField(), allow_empty=False)
+    names = serializers.ListField(
+        child=serializers.CharField(max_length=1000),
+        required=False,
+        help_text="Relative path of each file (a dropped folder keeps its layout).",
+    )
+
+    def validate(self, data):
+        names = data.get("names") or [upload.name for upload in data["files"]]
+        if len(names) != len(data["files"]):
+            raise serializers.ValidationError("give one name per file, or none")
+        data["names"] = names
+        return data

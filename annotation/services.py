@@ -1,20 +1,20 @@
 """Every write to the imaging data: centres, patients, exams, images and clinical data."""
 
-import hashlib
-import io
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from PIL import Image as PILImage
+from django.utils import timezone
 
 from .identity import (
     accession_key,
+    decrypt_identifiers,
     encrypt_identifiers,
     patient_pseudonym,
     pseudonymous_uid,
 )
+from .image_prep import PreparedFile, encode_frame
 from .models import (
     CA125Measurement,
     Center,
@@ -26,8 +26,7 @@ from .models import (
     PathologyResult,
     Patient,
 )
-
-THUMBNAIL_SIZE = (192, 144)
+from .signals import exam_completed
 
 
 def center_upsert(*, code: str, name: str, is_internal: bool, is_oncology_center: bool) -> Center:
@@ -42,8 +41,11 @@ def center_upsert(*, code: str, name: str, is_internal: bool, is_oncology_center
     return center
 
 
-def patient_get_or_create(*, hospital_id: str, birth_year: int) -> Patient:
-    """The patient with this hospital ID, created if new; the ID itself is only kept encrypted."""
+def patient_get_or_create(*, hospital_id: str, birth_year: int | None) -> Patient:
+    """The patient with this hospital ID, created if new; the ID itself is only kept encrypted.
+
+    A known birth year replaces the stored one; an unknown one (None) leaves it as it is.
+    """
     patient, created = Patient.objects.get_or_create(
         pseudonym=patient_pseudonym(hospital_id),
         defaults={
@@ -51,10 +53,22 @@ def patient_get_or_create(*, hospital_id: str, birth_year: int) -> Patient:
             "identifiers_encrypted": encrypt_identifiers({"patient_id": hospital_id}),
         },
     )
-    if not created and patient.birth_year != birth_year:
+    if not created and birth_year is not None and patient.birth_year != birth_year:
         patient.birth_year = birth_year
         patient.save(update_fields=["birth_year", "updated_at"])
     return patient
+
+
+def exam_identifiers_add(exam: Exam, **identifiers: str) -> bool:
+    """Merge identifiers into the exam's encrypted set; True if anything changed (unsaved)."""
+    known = decrypt_identifiers(exam.identifiers_encrypted)
+    merged = {**known, **{name: value for name, value in identifiers.items() if value}}
+    if merged == known:
+        return False
+    exam.identifiers_encrypted = encrypt_identifiers(merged)
+    if merged.get("study_instance_uid"):
+        exam.study_instance_uid = pseudonymous_uid(merged["study_instance_uid"])
+    return True
 
 
 def exam_upsert(
@@ -68,21 +82,21 @@ def exam_upsert(
     report_mass_type: str = "",
     report_text: str = "",
 ) -> Exam:
-    """The exam with this accession number, created or brought up to date."""
-    identifiers = {"accession_number": accession_number}
-    if study_instance_uid:
-        identifiers["study_instance_uid"] = study_instance_uid
-    exam, created = Exam.objects.get_or_create(
+    """The exam with this accession number, created or brought up to date.
+
+    A study UID already linked by an image import is kept when none is given here.
+    """
+    exam, _ = Exam.objects.get_or_create(
         accession_key=accession_key(accession_number),
         defaults={"patient": patient, "center": center, "exam_date": exam_date},
     )
     exam.patient, exam.center, exam.exam_date = patient, center, exam_date
-    exam.study_instance_uid = pseudonymous_uid(study_instance_uid) if study_instance_uid else ""
     exam.report_lesion_size_mm = report_lesion_size_mm
     exam.report_mass_type = report_mass_type or ""
     exam.report_text = report_text
-    if created or not exam.identifiers_encrypted:
-        exam.identifiers_encrypted = encrypt_identifiers(identifiers)
+    exam_identifiers_add(
+        exam, accession_number=accession_number, study_instance_uid=study_instance_uid
+    )
     exam.save()
     return exam
 
@@ -129,18 +143,92 @@ def features_set(*, exam: Exam, **features) -> LesionFeatures:
     return result
 
 
-def _png_bytes(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    PILImage.fromarray(pixels).save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
+def _existing_frame(
+    *, stored_uid: str, source_sha256: str, frame_index: int, exam: Exam
+) -> Image | None:
+    if stored_uid:
+        return Image.objects.filter(sop_instance_uid=stored_uid, frame_index=frame_index).first()
+    if source_sha256:
+        return Image.objects.filter(source_sha256=source_sha256, frame_index=frame_index).first()
+    return None
 
 
-def _thumbnail_bytes(pixels: np.ndarray) -> bytes:
-    picture = PILImage.fromarray(pixels)
-    picture.thumbnail(THUMBNAIL_SIZE)
-    buffer = io.BytesIO()
-    picture.convert("RGB").save(buffer, format="JPEG", quality=80)
-    return buffer.getvalue()
+def image_frames_store(
+    *,
+    exam: Exam,
+    prepared: PreparedFile,
+    sop_instance_uid: str = "",
+    series_instance_uid: str = "",
+) -> list[tuple[Image, bool]]:
+    """Store every frame of one prepared file, all or nothing; (image, created) per frame.
+
+    A frame already stored (same SOP Instance UID and frame, or for files without UIDs the
+    same file content and frame) is returned, not stored again. UIDs are replaced by stable
+    pseudonymous ones; the originals are kept only encrypted.
+    """
+    stored_uid = pseudonymous_uid(sop_instance_uid) if sop_instance_uid else ""
+    identifiers = ""
+    if sop_instance_uid:
+        identifiers = encrypt_identifiers(
+            {"sop_instance_uid": sop_instance_uid, "series_instance_uid": series_instance_uid}
+        )
+    results, saved = [], []
+    try:
+        with transaction.atomic():
+            for frame in prepared.frames:
+                existing = _existing_frame(
+                    stored_uid=stored_uid,
+                    frame_index=frame.index,
+                    source_sha256=prepared.source_sha256,
+                    exam=exam,
+                )
+                if existing is not None:
+                    results.append((existing, False))
+                    continue
+                image = Image(
+                    exam=exam,
+                    sha256=frame.sha256,
+                    source=prepared.kind,
+                    source_sha256=prepared.source_sha256,
+                    sop_instance_uid=stored_uid,
+                    series_instance_uid=(
+                        pseudonymous_uid(series_instance_uid) if series_instance_uid else ""
+                    ),
+                    identifiers_encrypted=identifiers,
+                    frame_index=frame.index,
+                    frame_count=prepared.frame_count,
+                    width=frame.width,
+                    height=frame.height,
+                    color_model=prepared.color_model,
+                    dimension=prepared.dimension,
+                    doppler=prepared.doppler,
+                    pixel_spacing_mm=prepared.pixel_spacing_mm,
+                    scan_region=[0, 0, frame.width - 1, frame.height - 1],
+                )
+                name = frame.sha256[:32]
+                image.file.save(f"{name}.png", ContentFile(frame.png), save=False)
+                saved.append(image.file)
+                image.thumbnail.save(f"{name}.jpg", ContentFile(frame.thumbnail), save=False)
+                saved.append(image.thumbnail)
+                image.save()
+                results.append((image, True))
+            if any(created for _, created in results):
+                Exam.objects.filter(pk=exam.pk).update(last_image_at=timezone.now())
+    except IntegrityError:
+        # Another import stored the same frames between our check and our insert: theirs stand.
+        for stored in saved:
+            stored.delete(save=False)
+        if not stored_uid:
+            raise
+        return [
+            (Image.objects.get(sop_instance_uid=stored_uid, frame_index=frame.index), False)
+            for frame in prepared.frames
+        ]
+    except Exception:
+        for stored in saved:
+            stored.delete(save=False)
+        raise
+    return results
 
 
 def image_store(
@@ -159,54 +247,44 @@ def image_store(
     doppler: bool | None = None,
     source_sha256: str = "",
 ) -> tuple[Image, bool]:
-    """Store one frame, cropped to its scan region; (image, False) if it is already stored.
-
-    The crop drops the header band and side margins where scanners burn in patient text.
-    UIDs are replaced by stable pseudonymous ones before they reach the database.
-    """
-    stored_uid = pseudonymous_uid(sop_instance_uid) if sop_instance_uid else ""
-    if stored_uid:
-        existing = Image.objects.filter(sop_instance_uid=stored_uid, frame_index=frame_index)
-        if existing.exists():
-            return existing.get(), False
+    """Store one frame from pixels, cropped to scan_region; (image, False) if already stored."""
     if scan_region is not None:
         x0, y0, x1, y1 = scan_region
         pixels = pixels[y0 : y1 + 1, x0 : x1 + 1]
-    pixels = np.ascontiguousarray(pixels)
-    content = _png_bytes(pixels)
-    digest = hashlib.sha256(content).hexdigest()
-    if not stored_uid:
-        existing = Image.objects.filter(sha256=digest, exam=exam)
-        if existing.exists():
-            return existing.first(), False
-    height, width = pixels.shape[:2]
-    image = Image(
-        exam=exam,
-        sha256=digest,
-        source=source,
+    frame = encode_frame(pixels, frame_index)
+    prepared = PreparedFile(
+        kind=source,
         source_sha256=source_sha256,
-        sop_instance_uid=stored_uid,
-        series_instance_uid=pseudonymous_uid(series_instance_uid) if series_instance_uid else "",
-        frame_index=frame_index,
+        frames=[frame],
         frame_count=frame_count,
-        width=width,
-        height=height,
         color_model="RGB" if pixels.ndim == 3 else color_model,
+        region_rule="given",
+        pixel_spacing_mm=pixel_spacing_mm,
         dimension=dimension,
         doppler=doppler,
-        pixel_spacing_mm=pixel_spacing_mm,
-        scan_region=[0, 0, width - 1, height - 1],
     )
-    image.file.save(f"{digest[:32]}.png", ContentFile(content), save=False)
-    image.thumbnail.save(f"{digest[:32]}.jpg", ContentFile(_thumbnail_bytes(pixels)), save=False)
-    try:
-        with transaction.atomic():
-            image.save()
-    except IntegrityError:
-        # Another import stored the same frame between our check and our insert.
-        image.file.delete(save=False)
-        image.thumbnail.delete(save=False)
-        if not stored_uid:
-            raise
-        return Image.objects.get(sop_instance_uid=stored_uid, frame_index=frame_index), False
-    return image, True
+    [(image, created)] = image_frames_store(
+        exam=exam,
+        prepared=prepared,
+        sop_instance_uid=sop_instance_uid,
+        series_instance_uid=series_instance_uid,
+    )
+    return image, created
+
+
+def exam_mark_complete(*, exam_id: int) -> bool:
+    """Mark the exam's acquisition complete and announce it, once; False if it already was."""
+    with transaction.atomic():
+        updated = Exam.objects.filter(pk=exam_id, acquisition_completed_at__isnull=True).update(
+            acquisition_completed_at=timezone.now()
+        )
+        if updated:
+            transaction.on_commit(lambda: exam_completed.send(sender=Exam, exam_id=exam_id))
+    return bool(updated)
+
+
+def exams_complete_quiet(*, quiet_seconds: int) -> list[int]:
+    """Complete every exam whose latest image is older than quiet_seconds; returns their ids."""
+    cutoff = timezone.now() - timedelta(seconds=quiet_seconds)
+    waiting = Exam.objects.filter(acquisition_completed_at__isnull=True, last_image_at__lt=cutoff)
+    return [pk for pk in waiting.values_list("pk", flat=True) if exam_mark_complete(exam_id=pk)]

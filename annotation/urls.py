@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import import_views, views
 
 app_name = "annotation"
 
@@ -15,6 +15,8 @@ urlpatterns = [
     path("images/<int:pk>/thumbnail", views.image_thumbnail, name="image_thumbnail"),
     path("data/", views.overview, name="overview"),
     path("jobs/", views.job_list, name="job_list"),
+    path("imports/new/", import_views.import_new, name="import_new"),
+    path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
     path("jobs/demo-data/", views.demo_job_start, name="demo_job_start"),
     path("jobs/demo-data/<int:pk>/retry/", views.demo_job_retry, name="demo_job_retry"),
 ]

@@ -16,6 +16,7 @@ router.register("centers", annotation_api.CenterViewSet, basename="center")
 router.register("exams", annotation_api.ExamViewSet, basename="exam")
 router.register("images", annotation_api.ImageViewSet, basename="image")
 router.register("jobs/demo-data", annotation_api.DemoDataJobViewSet, basename="demo-data-job")
+router.register("imports", annotation_api.ImportJobViewSet, basename="import")
 
 
 @extend_schema(

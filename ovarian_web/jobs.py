@@ -19,7 +19,7 @@ def job_payload(job: Job) -> dict:
     return {
         "id": job.pk,
         "kind": job._meta.model_name,
-        "label": str(job._meta.verbose_name).capitalize(),
+        "label": job.description,
         "status": job.status,
         "done": job.progress_done,
         "total": job.progress_total,

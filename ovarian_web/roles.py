@@ -29,6 +29,7 @@ CLINICAL_DATA_ROLES = (Role.CLINICIAN, Role.COORDINATOR, Role.ADMINISTRATOR)
 IDENTIFIER_ROLES = (Role.CLINICIAN, Role.ADMINISTRATOR)
 IMAGE_ROLES = (Role.RADIOLOGIST, Role.CLINICIAN, Role.COORDINATOR, Role.ADMINISTRATOR)
 JOB_ROLES = (Role.COORDINATOR, Role.ADMINISTRATOR)
+IMPORT_ROLES = (Role.COORDINATOR, Role.ADMINISTRATOR)
 
 
 def user_roles(user) -> set[Role]:
@@ -85,6 +86,7 @@ NAVIGATION = [
     ("Exams", "annotation:exam_list", CLINICAL_DATA_ROLES),
     ("Find patient", "annotation:patient_find", IDENTIFIER_ROLES),
     ("Data overview", "annotation:overview", (Role.COORDINATOR, Role.ADMINISTRATOR)),
+    ("Import", "annotation:import_new", IMPORT_ROLES),
     ("Jobs", "annotation:job_list", JOB_ROLES),
     ("API", "api-docs", IMAGE_ROLES),
     ("Admin", "admin:index", (Role.ADMINISTRATOR,)),

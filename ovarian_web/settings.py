@@ -1,5 +1,6 @@
 """One settings module; everything that differs between machines comes from the environment."""
 
+import os
 from pathlib import Path
 
 from .env import (
@@ -82,7 +83,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
     DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     # A file, not memory, so a server process started by the browser tests sees the test data.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_db.sqlite3")}
+    # Named per process so that two test runs in one checkout do not share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_db_{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -147,6 +149,26 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A job whose worker died is claimable again once its lease is older than this.
 JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 15 * 60, minimum=10)
+
+# Acquisition. Uploads wait here (never served) until their import job has read them.
+UPLOAD_DIR = Path(env_str("UPLOAD_DIR", str(VAR_DIR / "uploads")))
+IMPORT_MAX_IMAGE_PIXELS = env_int("IMPORT_MAX_IMAGE_PIXELS", 64_000_000, minimum=1)
+IMPORT_MAX_ARCHIVE_BYTES = env_int("IMPORT_MAX_ARCHIVE_BYTES", 8 * 1024**3, minimum=1)
+IMPORT_WORKERS = env_int("IMPORT_WORKERS", 2, minimum=1)
+# The DICOM receiver (C-STORE SCP) and the PACS we ask for studies (C-FIND, C-MOVE/C-GET).
+DICOM_AE_TITLE = env_str("DICOM_AE_TITLE", "OVASCAN")
+DICOM_PORT = env_int("DICOM_PORT", 11112, minimum=1)
+DICOM_ALLOWED_CALLERS = env_list("DICOM_ALLOWED_CALLERS", [])
+DICOM_TLS_CERT = env_str("DICOM_TLS_CERT")
+DICOM_TLS_KEY = env_str("DICOM_TLS_KEY")
+DICOM_TLS_CA = env_str("DICOM_TLS_CA")
+DICOM_DEFAULT_CENTER = env_str("DICOM_DEFAULT_CENTER")
+DICOM_SPOOL_DIR = Path(env_str("DICOM_SPOOL_DIR", str(VAR_DIR / "dicom_spool")))
+DICOM_PACS_HOST = env_str("DICOM_PACS_HOST", "127.0.0.1")
+DICOM_PACS_PORT = env_int("DICOM_PACS_PORT", 104, minimum=1)
+DICOM_PACS_AE_TITLE = env_str("DICOM_PACS_AE_TITLE", "PACS")
+# An exam counts as complete after this long without a new image for its study.
+EXAM_QUIET_SECONDS = env_int("EXAM_QUIET_SECONDS", 120, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

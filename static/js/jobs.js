@@ -14,7 +14,7 @@
       tr.dataset.job = key;
       tr.innerHTML = '<td></td><td class="status"></td><td><div class="progress"><div class="bar"></div></div>' +
         '<span class="count"></span></td><td class="message-cell"></td><td></td>';
-      tr.cells[0].textContent = job.label + " #" + job.id;
+      tr.cells[0].textContent = job.label;
       table.prepend(tr);
     }
     return tr;

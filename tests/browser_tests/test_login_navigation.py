@@ -10,13 +10,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 EXPECTED_NAVIGATION = {
     Role.RADIOLOGIST: ["Home", "Images", "API"],
     Role.CLINICIAN: ["Home", "Exams", "Find patient", "API"],
-    Role.COORDINATOR: ["Home", "Images", "Exams", "Data overview", "Jobs", "API"],
+    Role.COORDINATOR: ["Home", "Images", "Exams", "Data overview", "Import", "Jobs", "API"],
     Role.ADMINISTRATOR: [
         "Home",
         "Images",
         "Exams",
         "Find patient",
         "Data overview",
+        "Import",
         "Jobs",
         "API",
         "Admin",

@@ -1,0 +1,18 @@
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from ovarian_web.roles import IMPORT_ROLES, role_required
+
+from .models import Center, ImportJob
+
+
+@role_required(*IMPORT_ROLES)
+def import_new(request: HttpRequest) -> HttpResponse:
+    """Drag and drop files, folders or zip archives; the page drives the imports API."""
+    return render(request, "annotation/import_new.html", {"centers": Center.objects.all()})
+
+
+@role_required(*IMPORT_ROLES)
+def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(ImportJob.objects.select_related("center", "created_by"), pk=pk)
+    return render(request, "annotation/import_detail.html", {"job": job})

@@ -1,0 +1,7 @@
+"""What the annotation layer announces; higher layers (inference) listen."""
+
+from django.dispatch import Signal
+
+# Sent once per exam when its images are all in: an upload finished, or the DICOM
+# receiver heard nothing new for the study during EXAM_QUIET_SECONDS. Argument: exam_id.
+exam_completed = Signal()
