@@ -16,13 +16,15 @@ An exam not yet known is created under the import's centre.
 
 import csv
 import logging
+import multiprocessing
 import shutil
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import islice
 from pathlib import Path
 
 from django.conf import settings
@@ -36,6 +38,7 @@ from .models import Center, Exam
 
 logger = logging.getLogger(__name__)
 SIDECAR = "images.csv"
+BATCH_FILES = 16
 SIDECAR_COLUMNS = {"file", "patient_id", "accession_number", "exam_date", "birth_year"}
 
 Progress = Callable[[int, int], None]
@@ -152,20 +155,28 @@ def _store(prepared: PreparedFile, center: Center | None, report: ImportReport) 
     report.exam_ids.add(exam.pk)
 
 
+def _prepare(path: Path, max_pixels: int) -> PreparedFile | PrepareError:
+    try:
+        return prepare_file(path, max_pixels=max_pixels)
+    except PrepareError as error:
+        return error
+
+
+def _pool(workers: int) -> Executor:
+    """Processes where we may start them (decoding holds the GIL); threads inside a
+    daemonic process such as a Celery prefork worker, which may not have children."""
+    if workers > 1 and not multiprocessing.current_process().daemon:
+        return ProcessPoolExecutor(max_workers=workers)
+    return ThreadPoolExecutor(max_workers=workers)
+
+
 def _prepared(files: list[Path], workers: int) -> Iterator[tuple[Path, object]]:
     """(path, PreparedFile or PrepareError) in order, with a bounded number in flight."""
     max_pixels = settings.IMPORT_MAX_IMAGE_PIXELS
-
-    def work(path: Path) -> PreparedFile | PrepareError:
-        try:
-            return prepare_file(path, max_pixels=max_pixels)
-        except PrepareError as error:
-            return error
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with _pool(workers) as pool:
         pending: deque[tuple[Path, Future]] = deque()
         for path in files:
-            pending.append((path, pool.submit(work, path)))
+            pending.append((path, pool.submit(_prepare, path, max_pixels)))
             if len(pending) >= 4 * workers:
                 done_path, future = pending.popleft()
                 yield done_path, future.result()
@@ -185,6 +196,22 @@ def _sidecars(files: list[tuple[str, Path]]) -> dict[Path, dict | ImportFailure]
     return found
 
 
+def _import_one(
+    path: Path, name: str, prepared, center: Center | None, sidecars: dict, report: ImportReport
+) -> None:
+    try:
+        if isinstance(prepared, PrepareError):
+            raise ImportFailure(str(prepared))
+        if prepared.kind != "dicom":
+            prepared.identity = _picture_identity(path, sidecars)
+        _store(prepared, center, report)
+    except ImportFailure as error:
+        report.failed.append({"file": name, "error": str(error)})
+    except Exception as error:  # one file's surprise must not stop the batch
+        logger.exception("import of %s failed", name)
+        report.failed.append({"file": name, "error": f"internal error: {error}"})
+
+
 def import_paths(
     *,
     paths: list[Path],
@@ -194,7 +221,7 @@ def import_paths(
 ) -> ImportReport:
     """Import files, folders (recursively) and zip archives; never raises for a bad file.
 
-    Each file is stored in its own transaction: all its frames or none. Returns what was
+    Each file is stored in its own savepoint: all its frames or none. Returns what was
     imported, what was already there, and why each refused file was refused.
     """
     report = ImportReport()
@@ -214,20 +241,16 @@ def import_paths(
         names = {path: name for name, path in files}
         total = len(files)
         stream = _prepared([path for _, path in files], workers or settings.IMPORT_WORKERS)
-        for done, (path, prepared) in enumerate(stream, start=1):
-            try:
-                if isinstance(prepared, PrepareError):
-                    raise ImportFailure(str(prepared))
-                if prepared.kind != "dicom":
-                    prepared.identity = _picture_identity(path, sidecars)
-                _store(prepared, center, report)
-            except ImportFailure as error:
-                report.failed.append({"file": names[path], "error": str(error)})
-            except Exception as error:  # one file's surprise must not stop the batch
-                logger.exception("import of %s failed", names[path])
-                report.failed.append({"file": names[path], "error": f"internal error: {error}"})
-            if progress:
-                progress(done, total)
+        done = 0
+        while done < total:
+            # Files commit in small batches, each file in its own savepoint: a bad file
+            # rolls back alone, and SQLite is spared a disk sync per file.
+            with transaction.atomic():
+                for path, prepared in islice(stream, BATCH_FILES):
+                    done += 1
+                    _import_one(path, names[path], prepared, center, sidecars, report)
+                    if progress:
+                        progress(done, total)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return report

@@ -1,0 +1,160 @@
+"""Import throughput against bare decoding, on files compressed as scanners send them.
+
+    python benchmarks/import_throughput.py [--patients 30] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
+
+Generates a data set, re-encodes every frame as JPEG baseline (YBR_FULL_422 for colour,
+MONOCHROME2 for grey), then measures in the same run:
+- bare decoding: `pydicom.dcmread(path).pixel_array` over every file, one process;
+- the full import (decode, crop, de-identify, PNG and thumbnail, store) on a fresh SQLite
+  database and, with --postgres, on a fresh PostgreSQL database;
+and prints frames per second and the ratio import / bare decoding.
+"""
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def to_jpeg_baseline(source: Path, target: Path) -> int:
+    import pydicom
+    from PIL import Image
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import JPEGBaseline8Bit
+
+    ds = pydicom.dcmread(source)
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    pixels = ds.pixel_array if frames > 1 else ds.pixel_array[None]
+    encoded = []
+    for frame in pixels:
+        buffer = io.BytesIO()
+        # subsampling=1 is 4:2:2, as ultrasound scanners send colour.
+        Image.fromarray(frame).save(buffer, format="JPEG", quality=90, subsampling=1)
+        encoded.append(buffer.getvalue())
+    ds.PixelData = encapsulate(encoded)
+    ds["PixelData"].VR = "OB"
+    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+    if ds.SamplesPerPixel == 3:
+        ds.PhotometricInterpretation = "YBR_FULL_422"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(target, enforce_file_format=True)
+    return frames
+
+
+def measure_import(folder: Path, database_url: str, var_dir: Path) -> None:
+    """Child process: migrate a fresh database, import the folder, print seconds as JSON."""
+    os.environ.update(
+        {
+            "DATABASE_URL": database_url,
+            "VAR_DIR": str(var_dir),
+            "MEDIA_ROOT": str(var_dir / "media"),
+            "DJANGO_SETTINGS_MODULE": "ovarian_web.settings",
+        }
+    )
+    os.environ.pop("REDIS_URL", None)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from annotation.importing import import_paths
+    from annotation.services import center_upsert
+
+    call_command("migrate", verbosity=0)
+    center_upsert(code="BENCH", name="Benchmark", is_internal=True, is_oncology_center=False)
+    started = time.perf_counter()
+    report = import_paths(paths=[folder], center_code="BENCH")
+    seconds = time.perf_counter() - started
+    print(
+        json.dumps({"seconds": seconds, "imported": report.imported, "failed": len(report.failed)})
+    )
+
+
+def fresh_postgres(url: str) -> str:
+    import psycopg2
+
+    name = "ovascan_import_bench"
+    connection = psycopg2.connect(url)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+        cursor.execute(f"CREATE DATABASE {name}")
+    connection.close()
+    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
+
+
+def run_child(folder: Path, database_url: str, work: Path, label: str) -> dict:
+    var_dir = work / label
+    var_dir.mkdir()
+    output = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--measure",
+            str(folder),
+            "--database-url",
+            database_url,
+            "--var-dir",
+            str(var_dir),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--patients", type=int, default=30)
+    parser.add_argument("--postgres", help="a PostgreSQL server URL to create a database on")
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
+    parser.add_argument("--var-dir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        measure_import(args.measure, args.database_url, args.var_dir)
+        return
+
+    import pydicom
+
+    from annotation.synthetic import generate_dataset
+
+    work = Path(tempfile.mkdtemp(prefix="import-bench-"))
+    manifest = generate_dataset(work / "generated", patients=args.patients, seed=7)
+    folder = work / "jpeg"
+    frames = sum(
+        to_jpeg_baseline(work / "generated" / record["dicom"], folder / record["dicom"])
+        for record in manifest["images"]
+    )
+    files = sorted(folder.rglob("*.dcm"))
+    started = time.perf_counter()
+    for path in files:
+        pydicom.dcmread(path).pixel_array  # noqa: B018  # decoding is the work measured
+    bare = frames / (time.perf_counter() - started)
+    print(f"{len(files)} files, {frames} frames, JPEG baseline (YBR_FULL_422 / MONOCHROME2)")
+    print(f"bare dcmread + pixel_array: {bare:.1f} frames/s")
+    targets = [("SQLite", f"sqlite:///{work / 'bench.sqlite3'}")]
+    if args.postgres:
+        targets.append(("PostgreSQL", fresh_postgres(args.postgres)))
+    for label, url in targets:
+        result = run_child(folder, url, work, label)
+        rate = result["imported"] / result["seconds"]
+        print(
+            f"import on {label}: {rate:.1f} frames/s ({result['imported']} stored, "
+            f"{result['failed']} refused), ratio to bare decoding {rate / bare:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
