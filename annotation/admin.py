@@ -10,6 +10,7 @@ from .models import (
     PathologyResult,
     Patient,
 )
+from .services import patient_delete
 
 
 @admin.register(Center)
@@ -33,6 +34,14 @@ class PatientAdmin(admin.ModelAdmin):
     # The encrypted identifiers are never edited by hand: they come from imports.
     readonly_fields = ["pseudonym", "identifiers_encrypted"]
     inlines = [ExamInline]
+
+    # Deleting here goes through the service, so stored images go too.
+    def delete_model(self, request, obj) -> None:
+        patient_delete(patient=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for patient in queryset:
+            patient_delete(patient=patient)
 
 
 class ImageInline(admin.TabularInline):

@@ -14,14 +14,9 @@ ERRORS_SHOWN = 500
 
 
 class ClinicalUploadForm(forms.Form):
-    file = forms.FileField(
-        label="Clinical CSV", help_text="UTF-8, one row per exam, in the documented columns."
-    )
-    skip_invalid = forms.BooleanField(
-        required=False,
-        label="Skip invalid rows",
-        help_text="Import the good rows and list the bad ones, instead of importing nothing.",
-    )
+    # The page explains both fields in one paragraph, so they carry no help text.
+    file = forms.FileField(label="Clinical CSV")
+    skip_invalid = forms.BooleanField(required=False, label="Skip invalid rows")
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

@@ -288,3 +288,28 @@ def exams_complete_quiet(*, quiet_seconds: int) -> list[int]:
     cutoff = timezone.now() - timedelta(seconds=quiet_seconds)
     waiting = Exam.objects.filter(acquisition_completed_at__isnull=True, last_image_at__lt=cutoff)
     return [pk for pk in waiting.values_list("pk", flat=True) if exam_mark_complete(exam_id=pk)]
+
+
+def patient_delete(*, patient: Patient) -> dict[str, int]:
+    """Remove a patient (consent withdrawn) and everything derived from their data.
+
+    Rows go in one transaction (exams, images, pathology, CA125, features, and in higher
+    layers whatever cascades from them); stored files go once it has committed. Returns
+    how many of each were removed, for the person who asked.
+    """
+    exams = Exam.objects.filter(patient=patient)
+    images = Image.objects.filter(exam__patient=patient)
+    files = [name for pair in images.values_list("file", "thumbnail") for name in pair if name]
+    removed = {
+        "exams": exams.count(),
+        "images": images.count(),
+        "pathology results": PathologyResult.objects.filter(exam__patient=patient).count(),
+        "CA125 measurements": CA125Measurement.objects.filter(patient=patient).count(),
+        "lesion feature sets": LesionFeatures.objects.filter(exam__patient=patient).count(),
+        "stored files": len(files),
+    }
+    with transaction.atomic():
+        patient.delete()
+        storage = Image._meta.get_field("file").storage
+        transaction.on_commit(lambda: [storage.delete(name) for name in files])
+    return removed

@@ -14,7 +14,7 @@ from ovarian_web.roles import (
     role_required,
 )
 
-from . import selectors
+from . import selectors, services
 from .demo import demo_data_job_create, demo_data_job_retry
 from .forms import DemoDataForm, PatientFindForm
 from .models import Center, DemoDataJob, Exam, Image, PathologyOutcome, Patient
@@ -148,3 +148,16 @@ def demo_job_retry(request: HttpRequest, pk: int) -> HttpResponse:
     except ValueError as error:
         messages.error(request, str(error))
     return redirect("annotation:job_list")
+
+
+@role_required(Role.ADMINISTRATOR)
+def patient_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Consent withdrawn: confirm, then remove the patient and everything derived."""
+    patient = get_object_or_404(Patient, pk=pk)
+    if request.method == "POST":
+        label = patient.short_pseudonym
+        removed = services.patient_delete(patient=patient)
+        summary = ", ".join(f"{count} {what}" for what, count in removed.items())
+        messages.success(request, f"Patient {label} removed: {summary}.")
+        return redirect("home")
+    return render(request, "annotation/patient_delete.html", {"patient": patient})

@@ -315,3 +315,26 @@ def test_an_unknown_center_stops_the_command_with_a_clear_message(tmp_path):
 
     with pytest.raises(CommandError, match="unknown centre code 'NOPE'"):
         call_command("import_dicom", str(tmp_path), "--center", "NOPE")
+
+
+@pytest.mark.django_db
+def test_removing_a_patient_removes_everything_and_says_what(
+    generated, centers, client_for, media_root, django_capture_on_commit_callbacks
+):
+    folder, manifest = generated
+    import_paths(paths=[folder / "dicom"], center_code="INT1")
+    patient = Exam.objects.first().patient
+    other_images = Image.objects.exclude(exam__patient=patient).count()
+    mine = Image.objects.filter(exam__patient=patient).count()
+    files_before = sum(1 for p in media_root.rglob("*") if p.is_file())
+    client = client_for(Role.ADMINISTRATOR)
+    url = reverse("annotation:patient_delete", args=[patient.pk])
+    assert b"cannot be undone" in client.get(url).content
+    with django_capture_on_commit_callbacks(execute=True):  # files go after the commit
+        response = client.post(url, follow=True)
+    message = [str(m) for m in response.context["messages"]][0]
+    assert f"{mine} images" in message and f"{2 * mine} stored files" in message
+    assert not Patient.objects.filter(pk=patient.pk).exists()
+    assert Image.objects.count() == other_images
+    files_after = sum(1 for p in media_root.rglob("*") if p.is_file())
+    assert files_before - files_after == 2 * mine

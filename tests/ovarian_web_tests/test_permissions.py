@@ -32,6 +32,8 @@ MATRIX = {
     "annotation:overview": ("get", (CO, A), None),
     "annotation:job_list": ("get", (CO, A), None),
     "annotation:import_new": ("get", (CO, A), None),
+    "annotation:clinical_upload": ("get", (CO, A), None),
+    "annotation:patient_delete": ("get", (A,), "patient"),
     "annotation:import_detail": ("get", (CO, A), "import"),
     "annotation:demo_job_start": ("post", (A,), None),
     "annotation:demo_job_retry": ("post", (A,), "job"),
