@@ -1,13 +1,12 @@
-"""Generating the synthetic demo data set and loading it into the database.
+"""The synthetic demo data set: generated, then loaded through the real acquisition path.
 
-Loading is idempotent: patients, exams and images are matched by their natural keys
-(pseudonym, accession number, SOP Instance UID and frame), so a second run adds nothing.
+Centres come from the generator's manifest; the clinical CSV goes through the clinical
+importer and the DICOM files through the image import, exactly as a hospital's would.
+Both are idempotent, so loading twice adds nothing.
 """
 
-import hashlib
 import json
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
 from django.conf import settings
@@ -16,111 +15,22 @@ from django.db import transaction
 from ovarian_web.jobs import ProgressReporter, job_claim, job_fail, job_finish, job_retry
 
 from . import services
-from .dicom import read_dicom
-from .models import DemoDataJob, Dimension, ImageSource
+from .clinical_import import clinical_csv_import
+from .import_jobs import import_job_execute
+from .models import DemoDataJob, ImportJob, ImportSource
 from .synthetic import generate_dataset
 
 Progress = Callable[[int, int], None]
 
 
-def _date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
-
-
-def _load_clinical(manifest: dict) -> dict[str, object]:
-    """Centres, patients, exams and their clinical data; returns exams by accession number."""
-    centers = {
-        c["code"]: services.center_upsert(
-            code=c["code"],
-            name=c["name"],
-            is_internal=c["is_internal"],
-            is_oncology_center=c["is_oncology_center"],
-        )
-        for c in manifest["centers"]
-    }
-    birth_years = {p["hospital_id"]: p["birth_year"] for p in manifest["patients"]}
-    exams = {}
-    for record in manifest["exams"]:
-        patient = services.patient_get_or_create(
-            hospital_id=record["hospital_id"], birth_year=birth_years[record["hospital_id"]]
-        )
-        report = record["report"]
-        exam = services.exam_upsert(
-            patient=patient,
-            center=centers[record["center"]],
-            exam_date=date.fromisoformat(record["exam_date"]),
-            accession_number=record["accession_number"],
-            study_instance_uid=record["study_instance_uid"],
-            report_lesion_size_mm=report.get("lesion_size_mm"),
-            report_mass_type=report.get("mass_type") or "",
-            report_text=report.get("text", ""),
-        )
-        if record.get("features"):
-            features = dict(record["features"])
-            features["mass_type"] = features.get("mass_type") or ""
-            services.features_set(exam=exam, **features)
-        if record.get("pathology"):
-            pathology = record["pathology"]
-            services.pathology_set(
-                exam=exam,
-                outcome=pathology["outcome"],
-                histological_type=pathology.get("histology") or "",
-                figo_stage=pathology.get("figo_stage") or "",
-                grade=pathology.get("grade") or None,
-                operation_date=_date(pathology.get("operation_date")),
-            )
-        if record.get("ca125"):
-            services.ca125_set(
-                patient=patient,
-                exam=exam,
-                value_u_per_ml=record["ca125"]["value"],
-                measured_on=date.fromisoformat(record["ca125"]["date"]),
-            )
-        exams[record["accession_number"]] = exam
-    return exams
-
-
-def demo_dataset_load(*, data_dir: Path, manifest: dict, progress: Progress | None = None) -> dict:
-    """Load a generated data set from its DICOM files; returns counts of what was stored."""
-    with transaction.atomic():
-        exams = _load_clinical(manifest)
-    imported = skipped = 0
-    images = manifest["images"]
-    for done, record in enumerate(images, start=1):
-        path = data_dir / record["dicom"]
-        dicom = read_dicom(path)
-        source_sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
-        region = dicom.tissue_region or tuple(record["scan_region"])
-        dimension = (
-            Dimension.THREE_D if dicom.is_3d or record["dimension"] == "3d" else Dimension.TWO_D
-        )
-        for frame_index, pixels in enumerate(dicom.frames):
-            _, created = services.image_store(
-                exam=exams[record["exam"]],
-                pixels=pixels,
-                source=ImageSource.DICOM,
-                color_model=dicom.color_model,
-                sop_instance_uid=dicom.sop_instance_uid,
-                series_instance_uid=dicom.series_instance_uid,
-                frame_index=frame_index,
-                frame_count=len(dicom.frames),
-                scan_region=region,
-                pixel_spacing_mm=dicom.pixel_spacing_mm or record.get("pixel_spacing_mm"),
-                dimension=dimension,
-                doppler=dicom.doppler or record["doppler"],
-                source_sha256=source_sha256,
-            )
-            imported += created
-            skipped += not created
-        if progress:
-            progress(done, len(images))
-    return {
-        "centers": len(manifest["centers"]),
-        "patients": len(manifest["patients"]),
-        "exams": len(exams),
-        "images_imported": imported,
-        "images_already_present": skipped,
-    }
+def _manifest(data_dir: Path, patients: int, seed: int, progress: Progress | None) -> dict:
+    """The data set for these parameters, generated unless it is already on disk."""
+    manifest_path = data_dir / "manifest.json"
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("seed") == seed and manifest.get("patient_count") == patients:
+            return manifest
+    return generate_dataset(data_dir, patients=patients, seed=seed, progress=progress)
 
 
 def demo_data_generate(
@@ -129,20 +39,41 @@ def demo_data_generate(
     seed: int,
     data_dir: Path | None = None,
     generate_progress: Progress | None = None,
-    load_progress: Progress | None = None,
+    user=None,
 ) -> dict:
+    """Generate (or reuse) the data set and import it; returns what each step did."""
     data_dir = data_dir or settings.DEMO_DATA_DIR
-    manifest_path = data_dir / "manifest.json"
-    manifest = None
-    if manifest_path.exists():
-        manifest = json.loads(manifest_path.read_text())
-        if manifest.get("seed") != seed or manifest.get("patient_count") != patients:
-            manifest = None
-    if manifest is None:
-        manifest = generate_dataset(
-            data_dir, patients=patients, seed=seed, progress=generate_progress
+    manifest = _manifest(data_dir, patients, seed, generate_progress)
+    for center in manifest["centers"]:
+        services.center_upsert(
+            code=center["code"],
+            name=center["name"],
+            is_internal=center["is_internal"],
+            is_oncology_center=center["is_oncology_center"],
         )
-    return demo_dataset_load(data_dir=data_dir, manifest=manifest, progress=load_progress)
+    clinical = clinical_csv_import(data=(data_dir / "clinical.csv").read_bytes())
+    if not clinical.imported:
+        raise ValueError(f"the generated clinical CSV was refused: {clinical.errors[:3]}")
+    job = ImportJob.objects.create(
+        source=ImportSource.DEMO,
+        paths=[str(data_dir / "dicom")],
+        created_by=user,
+        message="Queued",
+    )
+    import_job_execute(job_id=job.pk)
+    job.refresh_from_db()
+    if job.status != "succeeded":
+        raise ValueError(f"the demo image import failed: {job.error}")
+    return {
+        "centers": len(manifest["centers"]),
+        "patients": len(manifest["patients"]),
+        "exams": len(manifest["exams"]),
+        "clinical": clinical.as_dict(),
+        "import_job": job.pk,
+        "images_imported": job.report["imported"],
+        "images_already_present": job.report["duplicates"],
+        "files_refused": len(job.report["failed"]),
+    }
 
 
 def demo_data_job_create(*, patients: int, seed: int, user=None) -> DemoDataJob:
@@ -172,7 +103,7 @@ def demo_data_job_execute(*, job_id: int) -> None:
             patients=job.patients,
             seed=job.seed,
             generate_progress=ProgressReporter(job, "Generating synthetic images"),
-            load_progress=ProgressReporter(job, "Loading images into the database"),
+            user=job.created_by,
         )
     except Exception as error:
         job_fail(job, error)

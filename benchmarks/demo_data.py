@@ -40,7 +40,7 @@ def main() -> None:
     import pydicom
     from django.core.management import call_command
 
-    from annotation.demo import demo_dataset_load
+    from annotation.demo import demo_data_generate
     from annotation.synthetic import generate_dataset
 
     call_command("migrate", verbosity=0)
@@ -58,7 +58,7 @@ def main() -> None:
     bare = time.perf_counter() - started
 
     started = time.perf_counter()
-    result = demo_dataset_load(data_dir=data_dir, manifest=manifest)
+    result = demo_data_generate(patients=args.patients, seed=args.seed, data_dir=data_dir)
     load = time.perf_counter() - started
 
     print(
@@ -68,7 +68,7 @@ def main() -> None:
     print(f"generation: {generation:.1f} s ({len(files) / generation:.1f} files/s)")
     print(f"bare decode (dcmread + pixel_array): {frames / bare:.1f} frames/s")
     print(
-        f"load (decode, crop, pseudonymise, PNG + thumbnail, store): {frames / load:.1f} frames/s"
+        f"load (clinical CSV + image import): {frames / load:.1f} frames/s"
         f" ({result['images_imported']} stored)"
     )
     print(f"ratio load / bare decode: {bare / load:.3f}")

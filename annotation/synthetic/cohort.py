@@ -246,6 +246,7 @@ def build_cohort(patients: int, seed: int) -> Cohort:
         age_last = (dates[-1] - birth_date).days / 365.25
         kind = "invasive" if later else draw_lesion_kind(rng, age_last)
         final_features, content = draw_features(rng, kind)
+        ca125_dates: set[date] = set()  # one measurement a day per patient, as a lab reports
         for number, exam_date in enumerate(dates):
             is_last = number == exam_count - 1
             center = home
@@ -293,7 +294,11 @@ def build_cohort(patients: int, seed: int) -> Cohort:
                 exam.pathology = draw_pathology(rng, draw, kind, features, exam_date)
             if rng.random() >= 0.15:
                 value = draw_ca125(rng, exam.pathology, exam.kind, later and not is_last)
-                exam.ca125 = (value, exam_date + timedelta(days=int(rng.integers(-14, 15))))
+                measured = exam_date + timedelta(days=int(rng.integers(-14, 15)))
+                while measured in ca125_dates:
+                    measured += timedelta(days=1)
+                ca125_dates.add(measured)
+                exam.ca125 = (value, measured)
             exam.images = _plan_images(rng, seed, exam)
             patient.exams.append(exam)
         result.append(patient)

@@ -1,4 +1,7 @@
-"""The demo data set: generated, loaded through the real DICOM path, idempotent, de-identified."""
+"""The demo data set: generated, loaded through the real acquisition path, idempotent.
+
+De-identification of what it loads is tested with the image import (test_importing.py).
+"""
 
 import json
 
@@ -24,6 +27,7 @@ def test_loading_twice_adds_nothing(data_dir):
     counts = (Patient.objects.count(), Exam.objects.count(), Image.objects.count())
     assert counts[0] == PATIENTS and counts[2] == first["images_imported"] > 0
     second = demo_data_generate(patients=PATIENTS, seed=11)
+    assert second["clinical"]["unchanged"] == first["clinical"]["created"] == first["exams"]
     assert second["images_imported"] == 0
     assert second["images_already_present"] == first["images_imported"]
     assert (Patient.objects.count(), Exam.objects.count(), Image.objects.count()) == counts
@@ -38,25 +42,6 @@ def test_loaded_images_match_the_manifest(data_dir):
     assert PathologyResult.objects.count() == len(outcomes)
     image = Image.objects.filter(pixel_spacing_mm__isnull=False).first()
     assert image is not None and 0.05 < image.pixel_spacing_mm < 1.0
-
-
-def test_names_and_hospital_ids_are_nowhere_in_clear(data_dir, media_root):
-    demo_data_generate(patients=PATIENTS, seed=13)
-    manifest = json.loads((data_dir / "manifest.json").read_text())
-    secrets = set()
-    for patient in manifest["patients"]:
-        secrets.add(patient["hospital_id"])
-        secrets.update(part for part in patient["name"].split("^") if len(part) > 3)
-    secrets.update(exam["accession_number"] for exam in manifest["exams"])
-    secrets.update(exam["study_instance_uid"] for exam in manifest["exams"])
-    secrets.update(image["sop_instance_uid"] for image in manifest["images"])
-    dump = json.dumps(
-        [list(model.objects.values()) for model in (Patient, Exam, Image)], default=str
-    ).upper()
-    stored = b"".join(path.read_bytes() for path in media_root.rglob("*") if path.is_file())
-    for secret in secrets:
-        assert secret.upper() not in dump, secret
-        assert secret.encode() not in stored, secret
 
 
 @pytest.mark.parametrize("args", [["--patients", "0"], ["--patients", "-5"], ["--seed", "-1"]])

@@ -47,7 +47,6 @@ class Command(BaseCommand):
                 patients=patients,
                 seed=seed,
                 generate_progress=progress("Generating images"),
-                load_progress=progress("Loading images"),
             )
         except GeneratorError as error:
             raise CommandError(str(error)) from None
