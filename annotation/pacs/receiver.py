@@ -140,7 +140,7 @@ def store_received(
     A refused file gets 0xC000 with the importer's reason as ErrorComment; a failure on our
     side 0xA700 (the sender may retry); stored or already present 0x0000.
     """
-    caller = event.assoc.requestor.ae_title
+    caller = event.assoc.remote["ae_title"]  # the scanner, or the PACS answering our C-GET
     try:
         path = _spool(event, spool_dir)
     except OSError as error:

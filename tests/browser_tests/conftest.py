@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import quote
 
@@ -87,7 +88,57 @@ def redis_url(settings):
 
 
 @pytest.fixture
-def asgi_server(settings, redis_url, transactional_db):
+def server_env(settings, redis_url, transactional_db, tmp_path):
+    """Environment for our server and worker processes: the test database, Redis, files."""
+    return {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": redis_url,
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "UPLOAD_DIR": str(tmp_path / "uploads"),
+    }
+
+
+@pytest.fixture
+def celery_worker_process(server_env):
+    """A real Celery worker process on the default queue."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "ovarian_web",
+            "worker",
+            "-Q",
+            "default",
+            "--pool",
+            "solo",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel",
+            "INFO",
+        ],
+        cwd=ROOT,
+        env=server_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        for line in process.stdout:  # the worker says when it consumes
+            if " ready." in line:
+                break
+        else:
+            raise RuntimeError("the Celery worker exited before it was ready")
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture
+def asgi_server(settings, redis_url, server_env):
     """The production ASGI server (daphne) on the test database, sharing Redis with the tests."""
     # The server checks passwords with the production hashers, so users here must use them.
     settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
@@ -99,11 +150,10 @@ def asgi_server(settings, redis_url, transactional_db):
     }
     channel_layers.backends.clear()
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": redis_url}
     process = subprocess.Popen(
         daphne_command("127.0.0.1", port),
         cwd=ROOT,
-        env=env,
+        env=server_env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
