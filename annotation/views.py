@@ -18,6 +18,7 @@ from . import selectors, services
 from .demo import demo_data_job_create, demo_data_job_retry
 from .forms import DemoDataForm, PatientFindForm
 from .models import Center, DemoDataJob, Exam, Image, PathologyOutcome, Patient
+from .timeline import patient_timeline
 
 IMAGE_BROWSER_ROLES = (Role.RADIOLOGIST, Role.COORDINATOR, Role.ADMINISTRATOR)
 
@@ -61,7 +62,9 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such patient") from None
     identifiers = selectors.patient_identifiers(patient=patient, user=request.user)
     return render(
-        request, "annotation/patient_detail.html", {"patient": patient, "identifiers": identifiers}
+        request,
+        "annotation/patient_detail.html",
+        {"patient": patient, "identifiers": identifiers, "timeline": patient_timeline(patient)},
     )
 
 

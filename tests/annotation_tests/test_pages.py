@@ -85,3 +85,24 @@ def test_a_coordinator_sees_the_patient_page_without_the_hospital_id(client_for)
     patient = services.patient_get_or_create(hospital_id="H-555124", birth_year=1975)
     page = client_for(Role.COORDINATOR).get(reverse("annotation:patient_detail", args=[patient.pk]))
     assert page.status_code == 200 and b"H-555124" not in page.content
+
+
+def test_the_patient_timeline_places_exams_operations_and_ca125_in_order(client_for):
+    import datetime
+
+    patient = services.patient_get_or_create(hospital_id="H-1", birth_year=1960)
+    early = ExamFactory(patient=patient, exam_date=datetime.date(2019, 1, 1))
+    late = ExamFactory(patient=patient, exam_date=datetime.date(2023, 1, 1))
+    services.pathology_set(exam=late, outcome="malignant", operation_date=datetime.date(2023, 2, 1))
+    services.ca125_set(
+        patient=patient, exam=late, value_u_per_ml=310, measured_on=datetime.date(2022, 12, 20)
+    )
+    page = client_for(Role.CLINICIAN).get(reverse("annotation:patient_detail", args=[patient.pk]))
+    marks = page.context["timeline"]["marks"]
+    by_label = {mark.label: mark for mark in marks}
+    assert by_label["Exam 2019-01-01"].x < by_label["CA125 310 U/mL on 2022-12-20"].x
+    assert by_label["Exam 2023-01-01"].css == "malignant"
+    assert by_label["Exam 2019-01-01"].url_pk == early.pk
+    assert by_label["Operation 2023-02-01: malignant"].x == max(mark.x for mark in marks)
+    assert [year for _, year in page.context["timeline"]["years"]] == [2020, 2021, 2022, 2023]
+    assert b'class="timeline-chart"' in page.content
