@@ -33,6 +33,17 @@ def _manifest(data_dir: Path, patients: int, seed: int, progress: Progress | Non
     return generate_dataset(data_dir, patients=patients, seed=seed, progress=progress)
 
 
+def centers_from_manifest(manifest: dict) -> None:
+    """The generator's centres; a hospital adds its own in the admin."""
+    for center in manifest["centers"]:
+        services.center_upsert(
+            code=center["code"],
+            name=center["name"],
+            is_internal=center["is_internal"],
+            is_oncology_center=center["is_oncology_center"],
+        )
+
+
 def demo_data_generate(
     *,
     patients: int,
@@ -44,13 +55,7 @@ def demo_data_generate(
     """Generate (or reuse) the data set and import it; returns what each step did."""
     data_dir = data_dir or settings.DEMO_DATA_DIR
     manifest = _manifest(data_dir, patients, seed, generate_progress)
-    for center in manifest["centers"]:
-        services.center_upsert(
-            code=center["code"],
-            name=center["name"],
-            is_internal=center["is_internal"],
-            is_oncology_center=center["is_oncology_center"],
-        )
+    centers_from_manifest(manifest)
     clinical = clinical_csv_import(data=(data_dir / "clinical.csv").read_bytes())
     if not clinical.imported:
         raise ValueError(f"the generated clinical CSV was refused: {clinical.errors[:3]}")

@@ -14,6 +14,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from PIL import Image
 
+from ..clinical_csv import COLUMNS
 from .centers import CENTERS
 from .cohort import Cohort, Exam, ImagePlan, Patient, build_cohort
 from .common import GeneratorError, rng_for
@@ -31,13 +32,7 @@ from .render import render_image
 
 DEFAULT_PATIENTS = 80
 MAX_PATIENTS = 20000
-CLINICAL_COLUMNS = (
-    "patient_id", "accession_number", "exam_date", "center", "birth_year", "ca125_u_per_ml",
-    "ca125_date", "pathology", "histology", "figo_stage", "grade", "operation_date",
-    "report_lesion_size_mm", "report_text", "mass_type", "lesion_diameter_mm",
-    "solid_diameter_mm", "locules", "papillary_projections", "acoustic_shadows", "ascites",
-    "color_score", "irregular_walls",
-)  # fmt: skip
+CLINICAL_COLUMNS = COLUMNS  # the contract of docs/clinical_csv.md, read by the importer
 FEATURE_COLUMNS = CLINICAL_COLUMNS[14:]
 OVERRUN_RATE = 1 / 15
 PARALLEL_FROM = 60  # images; below this a process pool costs more than it saves

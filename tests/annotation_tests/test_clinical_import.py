@@ -15,6 +15,7 @@ from django.urls import reverse
 from annotation import services
 from annotation.clinical_csv import COLUMNS, parse_clinical_csv
 from annotation.clinical_import import clinical_csv_import
+from annotation.demo import centers_from_manifest
 from annotation.identity import accession_key, patient_pseudonym
 from annotation.models import (
     CA125Measurement,
@@ -93,13 +94,7 @@ def centers(db):
 def generated(db, tmp_path):
     """A realistic clinical.csv from the generator, with its centres in the database."""
     manifest = generate_dataset(tmp_path / "data", patients=3, seed=1)
-    for center in manifest["centers"]:
-        services.center_upsert(
-            code=center["code"],
-            name=center["name"],
-            is_internal=center["is_internal"],
-            is_oncology_center=center["is_oncology_center"],
-        )
+    centers_from_manifest(manifest)
     path = tmp_path / "data" / "clinical.csv"
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))

@@ -17,7 +17,7 @@ from PIL import Image as PILImage
 from pydicom.data import get_testdata_file
 from pydicom.pixels import apply_color_lut
 
-from annotation import services
+from annotation.demo import centers_from_manifest
 from annotation.dicom import tissue_region
 from annotation.import_jobs import import_job_execute
 from annotation.importing import import_paths
@@ -45,13 +45,7 @@ def generated(tmp_path_factory):
 @pytest.fixture
 def centers(db, generated):
     _, manifest = generated
-    for center in manifest["centers"]:
-        services.center_upsert(
-            code=center["code"],
-            name=center["name"],
-            is_internal=center["is_internal"],
-            is_oncology_center=center["is_oncology_center"],
-        )
+    centers_from_manifest(manifest)
 
 
 def _import_json(*paths, center="INT1", capsys=None) -> dict:

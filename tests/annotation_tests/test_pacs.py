@@ -37,11 +37,11 @@ from pynetdicom.sop_class import (
     Verification,
 )
 
+from annotation.demo import centers_from_manifest
 from annotation.identity import patient_pseudonym, pseudonymous_uid
 from annotation.management.commands.dicom_listener import Command as ListenerCommand
 from annotation.models import Exam, Image, Patient
 from annotation.pacs.receiver import completion_sweep, receiver_start, tls_server_context
-from annotation.services import center_upsert
 from annotation.signals import exam_completed
 from annotation.synthetic import generate_dataset
 from ovarian_web.local_services import free_port, wait_for_port
@@ -66,13 +66,7 @@ def synthetic(tmp_path_factory):
 def exams(synthetic, settings, tmp_path):
     """Files grouped by accession number, with the centres created and a private spool."""
     root, manifest = synthetic
-    for center in manifest["centers"]:
-        center_upsert(
-            code=center["code"],
-            name=center["name"],
-            is_internal=center["is_internal"],
-            is_oncology_center=center["is_oncology_center"],
-        )
+    centers_from_manifest(manifest)
     settings.DICOM_SPOOL_DIR = tmp_path / "spool"
     settings.DICOM_AE_TITLE = RECEIVER_AE
     grouped = defaultdict(list)

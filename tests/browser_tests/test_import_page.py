@@ -3,7 +3,7 @@ follows the job live and the report says what went in and why a file was refused
 
 import pytest
 
-from annotation import services
+from annotation.demo import centers_from_manifest
 from annotation.models import Image
 from annotation.synthetic import generate_dataset
 from ovarian_web.roles import Role
@@ -16,13 +16,7 @@ def test_files_dropped_on_the_page_are_imported_with_a_report(
     page, asgi_server, celery_worker_process, tmp_path
 ):
     manifest = generate_dataset(tmp_path / "data", patients=1, seed=5)
-    for center in manifest["centers"]:
-        services.center_upsert(
-            code=center["code"],
-            name=center["name"],
-            is_internal=center["is_internal"],
-            is_oncology_center=center["is_oncology_center"],
-        )
+    centers_from_manifest(manifest)
     files = [str(tmp_path / "data" / record["dicom"]) for record in manifest["images"]]
     (tmp_path / "notes.txt").write_text("not an image")
     files.append(str(tmp_path / "notes.txt"))
