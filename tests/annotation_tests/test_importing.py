@@ -332,3 +332,62 @@ def test_removing_a_patient_removes_everything_and_says_what(
     assert Image.objects.count() == other_images
     files_after = sum(1 for p in media_root.rglob("*") if p.is_file())
     assert files_before - files_after == 2 * mine
+
+
+def _as_stored(frame: np.ndarray) -> np.ndarray:
+    """The documented 8-bit conversion: 8-bit data as is, deeper data scaled min to max."""
+    if frame.dtype == np.uint8:
+        return frame
+    frame = frame.astype(np.float64)
+    low, high = frame.min(), frame.max()
+    return ((frame - low) * (255.0 / (high - low))).astype(np.uint8)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name",
+    [
+        "MR_small_RLE.dcm",
+        "MR_small_jpeg_ls_lossless.dcm",
+        "MR_small_bigendian.dcm",
+        "SC_rgb_rle.dcm",
+        "SC_rgb_jpeg_dcmtk.dcm",
+        "SC_rgb_jpeg_gdcm.dcm",
+    ],
+)
+def test_every_transfer_syntax_decodes_as_pydicom_does(centers, name):
+    path = Path(get_testdata_file(name))
+    report = import_paths(paths=[path], center_code="EXT1")
+    assert report.failed == [] and report.imported == 1
+    expected = _as_stored(pydicom.dcmread(path).pixel_array)
+    box = detect_scan_area(expected) or (0, 0, expected.shape[1] - 1, expected.shape[0] - 1)
+    x0, y0, x1, y1 = box
+    assert np.array_equal(_stored_pixels(Image.objects.get()), expected[y0 : y1 + 1, x0 : x1 + 1])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("photometric", ["MONOCHROME1", "YBR_FULL"])
+def test_monochrome1_is_inverted_and_uncompressed_ybr_becomes_rgb(centers, tmp_path, photometric):
+    from pydicom.pixels import convert_color_space
+
+    if photometric == "MONOCHROME1":
+        ds = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+        ds.PhotometricInterpretation = "MONOCHROME1"
+        expected = 255 - _as_stored(ds.pixel_array)
+    else:
+        ds = pydicom.dcmread(get_testdata_file("examples_rgb_color.dcm"))
+        ybr = convert_color_space(ds.pixel_array, "RGB", "YBR_FULL")
+        ds.PixelData = ybr.tobytes()
+        ds.PhotometricInterpretation = "YBR_FULL"
+        expected = pydicom.dcmread(_saved(ds, tmp_path)).pixel_array  # pydicom's RGB
+    report = import_paths(paths=[_saved(ds, tmp_path)], center_code="EXT1")
+    assert report.failed == [] and report.imported == 1
+    box = detect_scan_area(expected) or (0, 0, expected.shape[1] - 1, expected.shape[0] - 1)
+    x0, y0, x1, y1 = box
+    assert np.array_equal(_stored_pixels(Image.objects.get()), expected[y0 : y1 + 1, x0 : x1 + 1])
+
+
+def _saved(ds, tmp_path: Path) -> Path:
+    path = tmp_path / f"{ds.PhotometricInterpretation}.dcm"
+    ds.save_as(path)
+    return path
