@@ -1,35 +1,43 @@
 """Finding the scan area of an ultrasound image from its pixels; no Django here.
 
 Used where the file declares no ultrasound regions (PNG, JPEG, many DICOMs). The rule:
-the scan area is the bounding box of the largest connected non-dark region after a
-morphological opening. The opening (a square of OPENING pixels) erases thin strokes
-(burned-in text, depth-scale ticks, calliper marks) so they neither join the sector nor
-count as a region of their own.
+a pixel is echo when it is brighter than DARK; the scan area is where echo is dense
+(more than DENSITY of a WINDOW×WINDOW neighbourhood), opened with an OPENING square so
+that thin strokes vanish; its bounding box covers the echo pixels of every such region
+of at least MIN_REGION of the image. Speckle is dense, so even a dim sector passes;
+burned-in text, depth ticks and calliper marks are sparse and thin, so they do not.
 
 Limits: text printed inside the sector stays in; a header band with a grey (not black)
-background joins the scan area when it touches it; an image without a dark frame (a
-screenshot of a viewer, a photo of the screen) gives the whole image.
+background joins the scan area; a field with almost no echo (poor probe contact) gives a
+box smaller than the sector; an image without a dark frame (a screenshot of a viewer)
+gives the whole image.
 """
 
 import numpy as np
 from scipy import ndimage
 
-DARK = 16  # greyscale level at or below which a pixel is background
+DARK = 4
+WINDOW = 21
+DENSITY = 0.25
 OPENING = 7
-MIN_AREA_FRACTION = 0.05
+MIN_REGION = 0.005  # of the image, for one region to count
+MIN_TOTAL = 0.05  # of the image, for a scan area at all
 
 
 def detect_scan_area(pixels: np.ndarray) -> tuple[int, int, int, int] | None:
     """(x0, y0, x1, y1) inclusive, or None when nothing large enough is found."""
     grey = pixels.max(axis=2) if pixels.ndim == 3 else pixels
-    mask = grey > DARK
-    mask = ndimage.binary_opening(mask, structure=np.ones((OPENING, OPENING), dtype=bool))
+    echo = grey > DARK
+    density = ndimage.uniform_filter(echo.astype(np.float32), size=WINDOW)
+    mask = ndimage.binary_opening(density > DENSITY, structure=np.ones((OPENING, OPENING), bool))
     labels, count = ndimage.label(mask)
     if count == 0:
         return None
     sizes = np.bincount(labels.ravel())[1:]
-    largest = int(np.argmax(sizes)) + 1
-    if sizes[largest - 1] < MIN_AREA_FRACTION * grey.size:
+    kept = [index for index, size in enumerate(sizes) if size >= MIN_REGION * grey.size]
+    if sum(sizes[index] for index in kept) < MIN_TOTAL * grey.size:
         return None
-    rows, columns = ndimage.find_objects(labels)[largest - 1]
-    return columns.start, rows.start, columns.stop - 1, rows.stop - 1
+    # The density window reaches past the edges; the echo pixels inside give them back.
+    area = np.isin(labels, [index + 1 for index in kept]) & echo
+    rows, columns = np.nonzero(area.any(axis=1))[0], np.nonzero(area.any(axis=0))[0]
+    return int(columns[0]), int(rows[0]), int(columns[-1]), int(rows[-1])

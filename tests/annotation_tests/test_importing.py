@@ -160,7 +160,7 @@ def test_png_exports_import_by_folder_layout_once_the_exam_is_known(generated, c
 def test_png_with_a_sidecar_creates_its_exam(centers, tmp_path):
     pixels = np.zeros((120, 160), dtype=np.uint8)
     pixels[30:110, 20:140] = 90  # the scan area; the rest is black frame
-    pixels[5:10, 5:60] = 255  # header text: thin, outside the scan area
+    pixels[5:12:3, 5:60:2] = 255  # header text: thin sparse strokes, outside the scan area
     PILImage.fromarray(pixels).save(tmp_path / "a.png")
     (tmp_path / "images.csv").write_text(
         "file,patient_id,accession_number,exam_date,birth_year\na.png,H-1,ACC-1,2024-02-03,1970\n"
