@@ -51,7 +51,9 @@ class ImageViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return selectors.image_list(
-            center=self.request.query_params.get("center", ""), first_frames=False
+            user=self.request.user,
+            center=self.request.query_params.get("center", ""),
+            first_frames=False,
         )
 
 

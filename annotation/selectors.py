@@ -2,7 +2,7 @@
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from ovarian_web.roles import IDENTIFIER_ROLES, has_role
+from ovarian_web.roles import IDENTIFIER_ROLES, Role, has_role
 
 from .identity import IdentifierError, decrypt_identifiers, patient_pseudonym
 from .models import Center, DemoDataJob, Exam, Image, ImportJob, PathologyOutcome, Patient
@@ -28,16 +28,27 @@ def exam_detail(*, exam_id: int) -> Exam:
     return (
         Exam.objects.select_related("patient", "center", "pathology", "features")
         .prefetch_related(
-            Prefetch("images", queryset=Image.objects.filter(frame_index=0), to_attr="shown"),
+            Prefetch(
+                "images",
+                queryset=Image.objects.filter(frame_index=0, hidden=False),
+                to_attr="shown",
+            ),
             "patient__ca125",
         )
         .get(pk=exam_id)
     )
 
 
-def image_list(*, center: str = "", first_frames: bool = True) -> QuerySet[Image]:
+def images_visible(user) -> QuerySet[Image]:
+    """Images a user may see: flagged ones (identifying text) only by administrators."""
+    if has_role(user, Role.ADMINISTRATOR):
+        return Image.objects.all()
+    return Image.objects.filter(hidden=False)
+
+
+def image_list(*, user, center: str = "", first_frames: bool = True) -> QuerySet[Image]:
     """With first_frames, a cine loop is one item (its first frame), opened to play."""
-    images = Image.objects.select_related("exam__center").order_by("-exam__exam_date", "pk")
+    images = images_visible(user).select_related("exam__center").order_by("-exam__exam_date", "pk")
     if first_frames:
         images = images.filter(frame_index=0)
     if center:

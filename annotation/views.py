@@ -17,7 +17,7 @@ from ovarian_web.roles import (
 from . import selectors, services
 from .demo import demo_data_job_create, demo_data_job_retry
 from .forms import DemoDataForm, PatientFindForm
-from .models import Center, DemoDataJob, Exam, Image, PathologyOutcome, Patient
+from .models import Center, DemoDataJob, Exam, PathologyOutcome, Patient
 from .timeline import patient_timeline
 
 IMAGE_BROWSER_ROLES = (Role.RADIOLOGIST, Role.COORDINATOR, Role.ADMINISTRATOR)
@@ -83,7 +83,7 @@ def patient_find(request: HttpRequest) -> HttpResponse:
 @role_required(*IMAGE_BROWSER_ROLES)
 def image_list(request: HttpRequest) -> HttpResponse:
     center = request.GET.get("center", "")
-    page = _page(request, selectors.image_list(center=center), 60)
+    page = _page(request, selectors.image_list(user=request.user, center=center), 60)
     return render(
         request,
         "annotation/image_list.html",
@@ -93,7 +93,8 @@ def image_list(request: HttpRequest) -> HttpResponse:
 
 @role_required(*IMAGE_ROLES)
 def image_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    image = get_object_or_404(Image.objects.select_related("exam__center"), pk=pk)
+    visible = selectors.images_visible(request.user)
+    image = get_object_or_404(visible.select_related("exam__center"), pk=pk)
     frames = [
         reverse("annotation:image_file", args=[frame])
         for frame in selectors.image_frames(image=image)
@@ -111,12 +112,16 @@ def _serve(field, content_type: str) -> FileResponse:
 
 @role_required(*IMAGE_ROLES)
 def image_file(request: HttpRequest, pk: int) -> FileResponse:
-    return _serve(get_object_or_404(Image, pk=pk).file, "image/png")
+    return _serve(
+        get_object_or_404(selectors.images_visible(request.user), pk=pk).file, "image/png"
+    )
 
 
 @role_required(*IMAGE_ROLES)
 def image_thumbnail(request: HttpRequest, pk: int) -> FileResponse:
-    return _serve(get_object_or_404(Image, pk=pk).thumbnail, "image/jpeg")
+    return _serve(
+        get_object_or_404(selectors.images_visible(request.user), pk=pk).thumbnail, "image/jpeg"
+    )
 
 
 @role_required(Role.COORDINATOR, Role.ADMINISTRATOR)

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from annotation import api as annotation_api
+from annotation import labelling_api
 
 from .roles import ROLE_LABELS, user_roles
 
@@ -43,5 +44,19 @@ def me(request):
 
 urlpatterns = [
     path("me/", me, name="api-me"),
+    path("labelling/sets/", labelling_api.labelling_sets, name="labelling-sets"),
+    path("labelling/sets/<int:set_id>/next/", labelling_api.labelling_next, name="labelling-next"),
+    path(
+        "labelling/sets/<int:set_id>/history/",
+        labelling_api.labelling_history,
+        name="labelling-history",
+    ),
+    path("labelling/labels/<int:pk>/", labelling_api.labelling_label, name="labelling-label"),
+    path(
+        "labelling/labels/<int:pk>/submit/", labelling_api.labelling_submit, name="labelling-submit"
+    ),
+    path(
+        "labelling/images/<int:image_id>/flag/", labelling_api.labelling_flag, name="labelling-flag"
+    ),
     path("", include(router.urls)),
 ]

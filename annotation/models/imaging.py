@@ -7,7 +7,7 @@ and the few identifiers needed to talk back to the PACS are kept encrypted.
 from django.db import models
 from django.db.models import F, Q
 
-from ovarian_web.models import Job, TimeStampedModel
+from ovarian_web.models import TimeStampedModel
 
 
 class Center(TimeStampedModel):
@@ -160,6 +160,10 @@ class Image(TimeStampedModel):
     dimension = models.CharField(max_length=8, choices=Dimension.choices, default=Dimension.UNKNOWN)
     doppler = models.BooleanField(null=True, blank=True, help_text="Colour Doppler, where known.")
     pixel_spacing_mm = models.FloatField(null=True, blank=True)
+    hidden = models.BooleanField(
+        default=False,
+        help_text="Flagged for identifying text; hidden until an administrator decides.",
+    )
     scan_region = models.JSONField(
         null=True, blank=True, help_text="[x0, y0, x1, y1] of the scan area in the stored file."
     )
@@ -312,66 +316,3 @@ class LesionFeatures(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Features of exam {self.exam_id}"
-
-
-class ImportSource(models.TextChoices):
-    UPLOAD = "upload", "Browser upload"
-    API = "api", "API"
-    COMMAND = "command", "Command line"
-    PACS = "pacs", "DICOM receiver"
-    DEMO = "demo", "Demo data"
-
-
-class ImportJob(Job):
-    """Importing image files (DICOM, PNG, JPEG, zip archives, folders) into exams.
-
-    Files arrive first (an upload keeps `receiving` true until the client says it is done),
-    then the job is queued; its report lists what was imported, skipped and refused.
-    """
-
-    source = models.CharField(max_length=16, choices=ImportSource.choices)
-    center = models.ForeignKey(
-        Center,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        help_text="Centre for exams that do not exist yet.",
-    )
-    receiving = models.BooleanField(default=False)
-    upload_dir = models.CharField(max_length=500, blank=True)
-    paths = models.JSONField(default=list, blank=True)
-    report = models.JSONField(default=dict, blank=True)
-
-    class Meta(Job.Meta):
-        pass
-
-    def __str__(self) -> str:
-        return f"Import {self.pk} ({self.get_source_display()}) — {self.status}"
-
-    @property
-    def description(self) -> str:
-        where = f", new exams under {self.center.code}" if self.center_id else ""
-        return f"Import #{self.pk} ({self.get_source_display().lower()}{where})"
-
-
-class DemoDataJob(Job):
-    """Generating the synthetic demo data set and loading it, as a background job."""
-
-    patients = models.PositiveIntegerField()
-    seed = models.PositiveIntegerField()
-    result = models.JSONField(default=dict, blank=True)
-
-    class Meta(Job.Meta):
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(patients__gte=1, patients__lte=20000), name="demo_job_patients_range"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"Demo data ({self.patients} patients, seed {self.seed}) — {self.status}"
-
-    @property
-    def description(self) -> str:
-        return f"Demo data #{self.pk} ({self.patients} patients, seed {self.seed})"

@@ -1,0 +1,299 @@
+"""The work of labelling: leasing the next image, saving answers as they are made,
+submitting, going back, flagging; and adjudication and consensus afterwards.
+
+Only a reader's own labels are ever touched by these functions on their behalf; the
+views check the role, these check the object.
+"""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ovarian_web.broadcast import broadcast
+
+from .annotation_sets import reader_quota
+from .models import (
+    ANSWER_FIELDS,
+    Adjudication,
+    AnnotationItem,
+    AnnotationSet,
+    AnnotationSetReader,
+    ImageFlag,
+    Label,
+    LabelChange,
+    LabelSlot,
+)
+
+YES_NO = ("adnexal", "lesion", "ascites", "blood_flow")
+EDITABLE = (*ANSWER_FIELDS, "cannot_determine", "cannot_determine_reason")
+
+
+class LabellingError(ValueError):
+    """A request the labelling rules refuse; `missing` names incomplete answers."""
+
+    def __init__(self, message: str, missing: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.missing = missing or []
+
+
+def set_group(annotation_set_id: int) -> str:
+    return f"labelling-{annotation_set_id}"
+
+
+def is_reader(annotation_set: AnnotationSet, user) -> bool:
+    return AnnotationSetReader.objects.filter(
+        annotation_set=annotation_set, reader=user, active=True
+    ).exists()
+
+
+def reader_progress(annotation_set: AnnotationSet, reader) -> dict:
+    done = Label.objects.filter(
+        item__annotation_set=annotation_set, reader=reader, status=Label.SUBMITTED
+    ).count()
+    return {"done": done, "quota": reader_quota(annotation_set)}
+
+
+def _lease(annotation_set: AnnotationSet):
+    return timezone.now() + timedelta(seconds=annotation_set.lease_seconds)
+
+
+def label_next(
+    *, annotation_set: AnnotationSet, reader, exclude: tuple[int, ...] = ()
+) -> Label | None:
+    """The reader's unfinished label (a closed tab resumes), else a newly leased image.
+
+    A slot is leased with a row lock that concurrent callers skip, so an image is never
+    served to more readers than planned. None when the reader's share is done.
+    """
+    if not is_reader(annotation_set, reader):
+        raise LabellingError("you are not a reader of this set")
+    unfinished = (
+        Label.objects.filter(
+            item__annotation_set=annotation_set,
+            reader=reader,
+            status=Label.DRAFT,
+            item__image__hidden=False,
+        )
+        .exclude(pk__in=exclude)
+        .order_by("shown_at", "pk")
+        .first()
+    )
+    if unfinished is not None:
+        LabelSlot.objects.filter(item_id=unfinished.item_id, reader=reader, done=False).update(
+            leased_until=_lease(annotation_set)
+        )
+        return unfinished
+    progress = reader_progress(annotation_set, reader)
+    held = Label.objects.filter(
+        item__annotation_set=annotation_set, reader=reader, status=Label.DRAFT
+    ).count()
+    if progress["done"] + held >= progress["quota"]:
+        return None
+    now = timezone.now()
+    with transaction.atomic():
+        slot = (
+            LabelSlot.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(item__annotation_set=annotation_set, done=False, item__image__hidden=False)
+            .filter(Q(reader__isnull=True) | Q(leased_until__lt=now))
+            .exclude(item__labels__reader=reader)
+            .order_by("item__position", "pk")
+            .first()
+        )
+        if slot is None:
+            return None
+        slot.reader, slot.leased_until = reader, _lease(annotation_set)
+        slot.save(update_fields=["reader", "leased_until"])
+        return Label.objects.create(item_id=slot.item_id, reader=reader, shown_at=now)
+
+
+def _validated(answers: dict) -> dict:
+    clean = {}
+    for name, value in answers.items():
+        if name not in EDITABLE:
+            raise LabellingError(f"unknown answer {name!r}")
+        if name in YES_NO and value not in (True, False, None):
+            raise LabellingError(f"{name} must be true, false or null")
+        if name == "dimension" and value not in ("2d", "3d", "", None):
+            raise LabellingError("dimension must be 2d or 3d")
+        if name == "cannot_determine" and value not in (True, False):
+            raise LabellingError("cannot_determine must be true or false")
+        if name == "cannot_determine_reason" and (not isinstance(value, str) or len(value) > 500):
+            raise LabellingError("the reason must be text of at most 500 characters")
+        if name in ("dimension", "cannot_determine_reason"):
+            value = value or ""  # the text fields store "unknown" as empty
+        clean[name] = value
+    return clean
+
+
+def _snapshot(label: Label) -> dict:
+    return {name: getattr(label, name) for name in (*EDITABLE, "status")}
+
+
+def _apply(label: Label, user, changes: dict) -> bool:
+    """Set the answers; record who changed what when anything changed."""
+    old = _snapshot(label)
+    for name, value in changes.items():
+        setattr(label, name, value)
+    new = _snapshot(label)
+    if new == old:
+        return False
+    LabelChange.objects.create(
+        label=label,
+        user=user,
+        old={k: v for k, v in old.items() if old[k] != new[k]},
+        new={k: v for k, v in new.items() if old[k] != new[k]},
+    )
+    return True
+
+
+def label_autosave(*, label: Label, user, answers: dict, active_seconds_delta: float = 0) -> Label:
+    """Save answers as they are made (a closed tab loses nothing) and the active time."""
+    if label.reader_id != user.pk:
+        raise LabellingError("not your label")
+    changes = _validated(answers)
+    delta = max(0.0, min(float(active_seconds_delta or 0), 600.0))
+    with transaction.atomic():
+        label = Label.objects.select_for_update().get(pk=label.pk)
+        changed = _apply(label, user, changes)
+        if changed or delta:
+            label.active_seconds += delta
+            label.save()
+    return label
+
+
+def label_submit(*, label: Label, user, answers: dict) -> tuple[Label, bool]:
+    """Submit (or correct) the answers; (label, changed). Submitting the same again is a no-op.
+
+    A late answer (the lease expired, the image went to someone else) is kept; it fills a
+    free slot of the image if there is one, so it is counted once either way.
+    """
+    if label.reader_id != user.pk:
+        raise LabellingError("not your label")
+    changes = _validated(answers)
+    with transaction.atomic():
+        label = Label.objects.select_for_update().select_related("item").get(pk=label.pk)
+        merged = {**label.answers(), **changes}
+        if not merged["cannot_determine"]:
+            missing = [name for name in ANSWER_FIELDS if merged[name] in (None, "")]
+            if missing:
+                raise LabellingError(
+                    "answer every question, or mark the image as cannot be determined",
+                    missing=missing,
+                )
+        changes["status"] = Label.SUBMITTED
+        first = label.submitted_at is None
+        changed = _apply(label, user, changes)
+        if first:
+            label.submitted_at = timezone.now()
+        if changed or first:
+            label.save()
+        if first:
+            _slot_complete(label)
+            item = label.item
+            transaction.on_commit(
+                lambda: broadcast(
+                    set_group(item.annotation_set_id),
+                    "labelling.progress",
+                    {"set": item.annotation_set_id, "reader": user.pk},
+                )
+            )
+    return label, changed
+
+
+def _slot_complete(label: Label) -> None:
+    mine = LabelSlot.objects.filter(item_id=label.item_id, reader_id=label.reader_id, done=False)
+    if mine.update(done=True, leased_until=None):
+        return
+    free = (
+        LabelSlot.objects.select_for_update(skip_locked=True)
+        .filter(item_id=label.item_id, done=False)
+        .filter(Q(reader__isnull=True) | Q(leased_until__lt=timezone.now()))
+        .first()
+    )
+    if free is not None:
+        free.reader_id, free.done, free.leased_until = label.reader_id, True, None
+        free.save(update_fields=["reader", "done", "leased_until"])
+
+
+def label_previous(*, annotation_set: AnnotationSet, reader, before: Label | None) -> Label | None:
+    """The reader's submitted label before `before` (or the latest), to go back and correct."""
+    labels = Label.objects.filter(
+        item__annotation_set=annotation_set,
+        reader=reader,
+        status=Label.SUBMITTED,
+        item__image__hidden=False,
+    )
+    if before is not None and before.submitted_at is not None:
+        labels = labels.filter(
+            Q(submitted_at__lt=before.submitted_at)
+            | Q(submitted_at=before.submitted_at, pk__lt=before.pk)
+        )
+    return labels.order_by("-submitted_at", "-pk").first()
+
+
+def image_flag(*, image, user, reason: str = "") -> ImageFlag:
+    """Identifying text seen: hide the image from everyone until an administrator decides."""
+    with transaction.atomic():
+        flag = ImageFlag.objects.create(image=image, flagged_by=user, reason=reason[:500])
+        type(image).objects.filter(pk=image.pk).update(hidden=True)
+        drafts = Label.objects.filter(item__image=image, status=Label.DRAFT)
+        LabelSlot.objects.filter(item__image=image, done=False).update(
+            reader=None, leased_until=None
+        )
+        drafts.delete()
+    return flag
+
+
+def label_disagrees(labels: list[Label]) -> bool:
+    submitted = [label.answers() for label in labels if label.status == Label.SUBMITTED]
+    return len(submitted) > 1 and any(answers != submitted[0] for answers in submitted[1:])
+
+
+def consensus(labels: list[Label], adjudication: Adjudication | None) -> tuple[dict | None, str]:
+    """The image's consensus answers and the rule that gave them.
+
+    The adjudicated answers where there are any; else the answers all readers agreed on;
+    else none yet ("disagreement", waiting for the adjudicator). One reader's answers are
+    the consensus of an image planned for one reader ("single reader").
+    """
+    if adjudication is not None:
+        return adjudication.answers(), "adjudicated"
+    submitted = [label.answers() for label in labels if label.status == Label.SUBMITTED]
+    if not submitted:
+        return None, "not read"
+    if label_disagrees([label for label in labels if label.status == Label.SUBMITTED]):
+        return None, "disagreement"
+    return submitted[0], "agreed" if len(submitted) > 1 else "single reader"
+
+
+def adjudicate(*, item: AnnotationItem, user, answers: dict) -> Adjudication:
+    """The set's adjudicator settles an item; every change is kept."""
+    if item.annotation_set.adjudicator_id != user.pk:
+        raise LabellingError("only the set's adjudicator can settle disagreements")
+    clean = _validated(answers)
+    if not clean.get("cannot_determine"):
+        missing = [name for name in ANSWER_FIELDS if clean.get(name) in (None, "")]
+        if missing:
+            raise LabellingError("give every answer", missing=missing)
+    with transaction.atomic():
+        adjudication, created = Adjudication.objects.get_or_create(
+            item=item,
+            defaults={
+                "adjudicator": user,
+                **{k: v for k, v in clean.items() if k != "cannot_determine_reason"},
+            },
+        )
+        old = {} if created else adjudication.answers()
+        if not created:
+            for name, value in clean.items():
+                if name != "cannot_determine_reason":
+                    setattr(adjudication, name, value)
+            adjudication.adjudicator = user
+            adjudication.save()
+        if created or old != adjudication.answers():
+            LabelChange.objects.create(
+                adjudication=adjudication, user=user, old=old, new=adjudication.answers()
+            )
+    return adjudication

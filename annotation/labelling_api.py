@@ -1,0 +1,221 @@
+"""The labelling API that the keyboard-first screen drives (radiologists only)."""
+
+from django.db.models import Count, Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+
+from ovarian_web.roles import Role, has_role
+
+from . import labelling, selectors
+from .annotation_sets import reader_quota
+from .models import AnnotationSet, Image, Label
+
+
+class IsRadiologist(BasePermission):
+    message = "Labelling is for radiologists."
+
+    def has_permission(self, request, view) -> bool:
+        return has_role(request.user, Role.RADIOLOGIST)
+
+
+class LabelSerializer(serializers.ModelSerializer):
+    set = serializers.IntegerField(source="item.annotation_set_id", read_only=True)
+    image = serializers.IntegerField(source="item.image_id", read_only=True)
+    dimension = serializers.CharField(allow_blank=True, allow_null=True)
+
+    class Meta:
+        model = Label
+        fields = [
+            "id",
+            "set",
+            "image",
+            "adnexal",
+            "lesion",
+            "ascites",
+            "blood_flow",
+            "dimension",
+            "cannot_determine",
+            "cannot_determine_reason",
+            "status",
+            "shown_at",
+            "submitted_at",
+            "active_seconds",
+        ]
+
+    def to_representation(self, label):
+        data = super().to_representation(label)
+        data["dimension"] = data["dimension"] or None
+        return data
+
+
+def _frames(image: Image) -> list[str]:
+    return [f"/images/{pk}/file" for pk in selectors.image_frames(image=image)]
+
+
+def image_payload(image: Image) -> dict:
+    others = (
+        Image.objects.filter(exam_id=image.exam_id, frame_index=0, hidden=False)
+        .exclude(pk=image.pk)
+        .order_by("pk")
+    )
+    return {
+        "id": image.pk,
+        "width": image.width,
+        "height": image.height,
+        "pixel_spacing_mm": image.pixel_spacing_mm,
+        "frames": _frames(image),
+        "thumbnail_url": f"/images/{image.pk}/thumbnail",
+        "exam_images": [
+            {
+                "id": other.pk,
+                "thumbnail_url": f"/images/{other.pk}/thumbnail",
+                "frames": _frames(other),
+                "width": other.width,
+                "height": other.height,
+                "pixel_spacing_mm": other.pixel_spacing_mm,
+            }
+            for other in others
+        ],
+    }
+
+
+def _label_response(label: Label, annotation_set: AnnotationSet, reader, code=200) -> Response:
+    return Response(
+        {
+            "label": LabelSerializer(label).data,
+            "image": image_payload(label.item.image),
+            "progress": labelling.reader_progress(annotation_set, reader),
+        },
+        status=code,
+    )
+
+
+def _own_label(request, pk: int) -> Label:
+    # Another reader's label is simply not there for you: 404, never 403 with a hint.
+    return get_object_or_404(
+        Label.objects.select_related("item__image", "item__annotation_set"),
+        pk=pk,
+        reader=request.user,
+    )
+
+
+def _set_for(request, set_id: int) -> AnnotationSet:
+    annotation_set = get_object_or_404(AnnotationSet, pk=set_id)
+    if not labelling.is_reader(annotation_set, request.user):
+        raise Http404("No such set among yours")
+    return annotation_set
+
+
+@extend_schema(responses={200: dict})
+@api_view(["GET"])
+@permission_classes([IsRadiologist])
+def labelling_sets(request):
+    """The sets this radiologist works on, with their own progress."""
+    sets = AnnotationSet.objects.filter(readers__reader=request.user, readers__active=True)
+    done = dict(
+        Label.objects.filter(reader=request.user, status=Label.SUBMITTED)
+        .values_list("item__annotation_set")
+        .annotate(n=Count("pk"))
+        .values_list("item__annotation_set", "n")
+    )
+    rows = []
+    for annotation_set in sets.order_by("-created_at"):
+        quota = reader_quota(annotation_set)
+        finished = done.get(annotation_set.pk, 0)
+        rows.append(
+            {
+                "id": annotation_set.pk,
+                "name": annotation_set.name,
+                "done": finished,
+                "quota": quota,
+                "remaining": max(quota - finished, 0),
+            }
+        )
+    return Response(rows)
+
+
+@extend_schema(request=dict, responses={200: dict, 204: None})
+@api_view(["POST"])
+@permission_classes([IsRadiologist])
+def labelling_next(request, set_id: int):
+    """Resume the unfinished image, or lease the next; 204 when this reader's share is done."""
+    annotation_set = _set_for(request, set_id)
+    exclude = request.data.get("exclude") or [] if isinstance(request.data, dict) else []
+    if not all(isinstance(pk, int) for pk in exclude):
+        return Response({"detail": "exclude is a list of label ids"}, status=400)
+    label = labelling.label_next(
+        annotation_set=annotation_set, reader=request.user, exclude=tuple(exclude)
+    )
+    if label is None:
+        return Response(status=status.HTTP_204_NO_CONTENT)
+    label = Label.objects.select_related("item__image").get(pk=label.pk)
+    return _label_response(label, annotation_set, request.user)
+
+
+@extend_schema(request=dict, responses={200: dict})
+@api_view(["GET", "PATCH"])
+@permission_classes([IsRadiologist])
+def labelling_label(request, pk: int):
+    """Read a label, or save answers as they are made (`active_seconds_delta` adds time)."""
+    label = _own_label(request, pk)
+    if request.method == "PATCH":
+        data = dict(request.data)
+        delta = data.pop("active_seconds_delta", 0)
+        try:
+            label = labelling.label_autosave(
+                label=label, user=request.user, answers=data, active_seconds_delta=delta
+            )
+        except (labelling.LabellingError, TypeError, ValueError) as error:
+            return Response({"detail": str(error)}, status=400)
+        label = Label.objects.select_related("item__image").get(pk=label.pk)
+    return _label_response(label, label.item.annotation_set, request.user)
+
+
+@extend_schema(request=dict, responses={200: dict, 400: dict})
+@api_view(["POST"])
+@permission_classes([IsRadiologist])
+def labelling_submit(request, pk: int):
+    label = _own_label(request, pk)
+    try:
+        label, _ = labelling.label_submit(
+            label=label, user=request.user, answers=dict(request.data)
+        )
+    except labelling.LabellingError as error:
+        return Response({"detail": str(error), "missing": error.missing}, status=400)
+    label = Label.objects.select_related("item__image", "item__annotation_set").get(pk=label.pk)
+    return _label_response(label, label.item.annotation_set, request.user)
+
+
+@extend_schema(responses={200: dict, 404: None})
+@api_view(["GET"])
+@permission_classes([IsRadiologist])
+def labelling_history(request, set_id: int):
+    annotation_set = _set_for(request, set_id)
+    before = None
+    if request.query_params.get("before"):
+        before = _own_label(request, int(request.query_params["before"]))
+    label = labelling.label_previous(
+        annotation_set=annotation_set, reader=request.user, before=before
+    )
+    if label is None:
+        return Response({"detail": "nothing before this"}, status=404)
+    label = Label.objects.select_related("item__image").get(pk=label.pk)
+    return _label_response(label, annotation_set, request.user)
+
+
+@extend_schema(request=dict, responses={201: dict})
+@api_view(["POST"])
+@permission_classes([IsRadiologist])
+def labelling_flag(request, image_id: int):
+    """Identifying text is visible: hide the image until an administrator decides."""
+    assigned = Q(annotation_items__labels__reader=request.user)
+    image = get_object_or_404(Image.objects.filter(assigned).distinct(), pk=image_id, hidden=False)
+    flag = labelling.image_flag(
+        image=image, user=request.user, reason=str(request.data.get("reason", ""))
+    )
+    return Response({"flag": flag.pk}, status=201)
