@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import clinical_views, import_views, views
+from . import clinical_views, import_views, labelling_views, set_views, views
 
 app_name = "annotation"
 
@@ -18,6 +18,34 @@ urlpatterns = [
     path("jobs/", views.job_list, name="job_list"),
     path("imports/new/", import_views.import_new, name="import_new"),
     path("clinical/upload/", clinical_views.clinical_upload, name="clinical_upload"),
+    path("annotation-sets/", set_views.set_list, name="set_list"),
+    path("annotation-sets/<int:pk>/", set_views.set_detail, name="set_detail"),
+    path("annotation-sets/<int:pk>/progress/", set_views.set_progress, name="set_progress"),
+    path("annotation-sets/<int:pk>/agreement/", set_views.set_agreement, name="set_agreement"),
+    path(
+        "annotation-sets/<int:pk>/readers/<int:reader_id>/remove/",
+        set_views.set_reader_remove,
+        name="set_reader_remove",
+    ),
+    path(
+        "annotation-sets/<int:pk>/export/<str:what>.<str:fmt>",
+        set_views.set_export,
+        name="set_export",
+    ),
+    path(
+        "annotation-sets/<int:pk>/adjudication/",
+        set_views.adjudication_queue,
+        name="adjudication_queue",
+    ),
+    path(
+        "annotation-sets/<int:pk>/adjudication/<int:item_id>/",
+        set_views.adjudication_review,
+        name="adjudication_review",
+    ),
+    path("flags/", set_views.flag_list, name="flag_list"),
+    path("flags/<int:pk>/resolve/", set_views.flag_resolve, name="flag_resolve"),
+    path("labelling/", labelling_views.labelling_list, name="labelling_list"),
+    path("labelling/sets/<int:set_id>/", labelling_views.labelling_screen, name="labelling_screen"),
     path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
     path("jobs/demo-data/", views.demo_job_start, name="demo_job_start"),
     path("jobs/demo-data/<int:pk>/retry/", views.demo_job_retry, name="demo_job_retry"),

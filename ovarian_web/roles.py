@@ -82,6 +82,8 @@ class HasRole(BasePermission):
 NAVIGATION = [
     # (label, url name, roles that see it)
     ("Home", "home", IMAGE_ROLES),
+    ("Labelling", "annotation:labelling_list", (Role.RADIOLOGIST,)),
+    ("Annotation sets", "annotation:set_list", (Role.COORDINATOR, Role.ADMINISTRATOR)),
     ("Images", "annotation:image_list", (Role.RADIOLOGIST, Role.COORDINATOR, Role.ADMINISTRATOR)),
     ("Exams", "annotation:exam_list", CLINICAL_DATA_ROLES),
     ("Find patient", "annotation:patient_find", IDENTIFIER_ROLES),
@@ -90,6 +92,7 @@ NAVIGATION = [
     ("Import clinical data", "annotation:clinical_upload", IMPORT_ROLES),
     ("Jobs", "annotation:job_list", JOB_ROLES),
     ("API", "api-docs", IMAGE_ROLES),
+    ("Flagged images", "annotation:flag_list", (Role.ADMINISTRATOR,)),
     ("Admin", "admin:index", (Role.ADMINISTRATOR,)),
 ]
 

@@ -1,7 +1,8 @@
 from django.urls import path
 
-from .consumers import JobConsumer
+from .consumers import JobConsumer, LabellingDashboardConsumer
 
 websocket_urlpatterns = [
     path("ws/jobs/", JobConsumer.as_asgi()),
+    path("ws/annotation-sets/<int:set_id>/", LabellingDashboardConsumer.as_asgi()),
 ]

@@ -200,7 +200,8 @@ class LabelChange(models.Model):
 class ImageFlag(TimeStampedModel):
     """A radiologist saw identifying text on an image: hidden until an administrator decides."""
 
-    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="flags")
+    # Kept when the image is removed: the decision stays on record.
+    image = models.ForeignKey(Image, null=True, on_delete=models.SET_NULL, related_name="flags")
     flagged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -8,31 +8,17 @@ from tests.factories import PASSWORD, UserFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 EXPECTED_NAVIGATION = {
-    Role.RADIOLOGIST: ["Home", "Images", "API"],
+    Role.RADIOLOGIST: ["Home", "Labelling", "Images", "API"],
     Role.CLINICIAN: ["Home", "Exams", "Find patient", "API"],
     Role.COORDINATOR: [
-        "Home",
-        "Images",
-        "Exams",
-        "Data overview",
-        "Import images",
-        "Import clinical data",
-        "Jobs",
-        "API",
+        "Home", "Annotation sets", "Images", "Exams", "Data overview", "Import images",
+        "Import clinical data", "Jobs", "API",
     ],
     Role.ADMINISTRATOR: [
-        "Home",
-        "Images",
-        "Exams",
-        "Find patient",
-        "Data overview",
-        "Import images",
-        "Import clinical data",
-        "Jobs",
-        "API",
-        "Admin",
+        "Home", "Annotation sets", "Images", "Exams", "Find patient", "Data overview",
+        "Import images", "Import clinical data", "Jobs", "API", "Flagged images", "Admin",
     ],
-}
+}  # fmt: skip
 
 
 def _sign_in(page, live_server, username):

@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from annotation import services
-from annotation.models import DemoDataJob, ImageSource, ImportJob
+from annotation import labelling, services
+from annotation.annotation_sets import annotation_set_create
+from annotation.models import DemoDataJob, ImageFlag, ImageSource, ImportJob
 from ovarian_web.roles import Role
-from tests.factories import ExamFactory
+from tests.factories import ExamFactory, UserFactory
 
 R, CO, CL, A = Role.RADIOLOGIST, Role.COORDINATOR, Role.CLINICIAN, Role.ADMINISTRATOR
 ALL = (R, CO, CL, A)
@@ -38,6 +39,37 @@ MATRIX = {
     "annotation:demo_job_start": ("post", (A,), None),
     "annotation:demo_job_retry": ("post", (A,), "job"),
     "admin:index": ("get", (A,), None),
+    "annotation:set_list": ("get", (CO, A), None),
+    "annotation:set_detail": ("get", (CO, A), "set"),
+    "annotation:set_progress": ("get", (CO, A), "set"),
+    "annotation:set_agreement": ("get", (CO, A), "set"),
+    "annotation:set_reader_remove": (
+        "post",
+        (CO, A),
+        lambda o: {"pk": o["set"].pk, "reader_id": o["member"].pk},
+    ),
+    "annotation:set_export": (
+        "get",
+        (CO, A),
+        lambda o: {"pk": o["set"].pk, "what": "labels", "fmt": "csv"},
+    ),
+    # Only the set's adjudicator; a radiologist who is not gets 403 (tested further down).
+    "annotation:adjudication_queue": ("get", (), "set"),
+    "annotation:adjudication_review": (
+        "get",
+        (),
+        lambda o: {"pk": o["set"].pk, "item_id": o["item"].pk},
+    ),
+    "annotation:flag_list": ("get", (A,), None),
+    "annotation:flag_resolve": ("post", (A,), "flag"),
+    "annotation:labelling_list": ("get", (R,), None),
+    "annotation:labelling_screen": ("get", (R,), lambda o: {"set_id": o["set"].pk}),
+    "labelling-sets": ("get", (R,), None),
+    "labelling-next": ("post", (R,), lambda o: {"set_id": o["set"].pk}),
+    "labelling-history": ("get", (R,), lambda o: {"set_id": o["set"].pk}),
+    "labelling-label": ("get", (R,), "label"),
+    "labelling-submit": ("post", (R,), "label"),
+    "labelling-flag": ("post", (R,), lambda o: {"image_id": o["image"].pk}),
     "api-schema": ("get", SIGNED_IN, None),
     "api-docs": ("get", SIGNED_IN, None),
     "api-root": ("get", SIGNED_IN, None),
@@ -88,17 +120,30 @@ def objects(db):
     )
     job = DemoDataJob.objects.create(patients=1, seed=1, status="failed")
     finished = ImportJob.objects.create(source="upload", status="succeeded")
+    member = UserFactory(role=R)
+    annotation_set = annotation_set_create(
+        name="set", readers=[member], size=1, seed=1, adjudicator=member
+    )
+    label = labelling.label_next(annotation_set=annotation_set, reader=member)
+    flag = ImageFlag.objects.create(image=image, flagged_by=member)
     return {
         "exam": exam,
         "patient": exam.patient,
         "image": image,
         "job": job,
         "import": finished,
+        "set": annotation_set,
+        "member": member,
+        "item": label.item,
+        "label": label,
+        "flag": flag,
         "center": exam.center,
     }
 
 
 def _url(name, kwarg_key, objects):
+    if callable(kwarg_key):
+        return reverse(name, kwargs=kwarg_key(objects))
     kwargs = {"pk": objects[kwarg_key].pk} if kwarg_key else {}
     return reverse(name, kwargs=kwargs)
 
@@ -124,7 +169,9 @@ def test_anonymous_users_see_only_the_login_page(client, objects, name):
     response = _request(client, method, _url(name, key, objects))
     if expected == "anonymous too":
         assert response.status_code == 200
-    elif name.startswith(("api-", "center-", "exam-", "image-", "demo-data-job-", "import-")):
+    elif name.startswith(
+        ("api-", "center-", "exam-", "image-", "demo-data-job-", "import-", "labelling-")
+    ):
         assert response.status_code in (401, 403)
     else:
         assert response.status_code == 302
@@ -140,8 +187,9 @@ def test_each_role_is_allowed_or_refused(client_for, objects, name, role):
     if response.status_code == 302 and name == "admin:index":
         response = client.get(response.url)
     if _allowed(expected, role):
-        # 400/409: allowed through the gate, then refused for the request's content.
-        assert response.status_code in (200, 302, 400, 409), response.status_code
+        # 400/409: allowed through the gate, then refused for the request's content;
+        # 404: the role may, but this object is another radiologist's (labels, sets).
+        assert response.status_code in (200, 302, 400, 404, 409), response.status_code
     else:
         assert response.status_code == 403
 
@@ -156,3 +204,11 @@ def test_radiologists_see_no_clinical_truth_in_the_image_api(client_for, objects
     response = client_for(R).get(reverse("image-detail", kwargs={"pk": objects["image"].pk}))
     assert response.status_code == 200
     assert not {"pathology", "features", "report_text", "patient"} & set(response.json())
+
+
+def test_the_adjudicator_and_only_they_see_the_side_by_side_answers(client, objects):
+    client.force_login(objects["member"])
+    queue = reverse("annotation:adjudication_queue", args=[objects["set"].pk])
+    assert client.get(queue).status_code == 200
+    client.force_login(UserFactory(role=R))
+    assert client.get(queue).status_code == 403

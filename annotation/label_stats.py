@@ -1,0 +1,258 @@
+"""Reads about labelling: progress, agreement, consensus and exports of a set.
+
+Agreement statistics come from studies.stats (Django-free, shared by every layer).
+"""
+
+import statistics
+from collections import defaultdict
+from datetime import timedelta
+from itertools import combinations
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from studies.stats.agreement import cohen_kappa, krippendorff_alpha_nominal
+
+from .annotation_sets import reader_quota
+from .labelling import consensus, label_disagrees
+from .models import ANSWER_FIELDS, AnnotationItem, AnnotationSet, Label, LabelSlot
+
+QUESTIONS = (*ANSWER_FIELDS, "cannot_determine")
+LABEL_COLUMNS = (
+    "set", "position", "image_id", "exam_id", "center", "reader", *QUESTIONS,
+    "cannot_determine_reason", "status", "shown_at", "submitted_at", "active_seconds",
+)  # fmt: skip
+CONSENSUS_COLUMNS = (
+    "set", "position", "item_id", "image_id", "exam_id", "center", "rule", "readers", *QUESTIONS,
+)  # fmt: skip
+
+
+def _answer(row: dict, question: str):
+    """An answer as a category; the other answers of a 'cannot be determined' are missing."""
+    if question != "cannot_determine" and row["cannot_determine"]:
+        return None
+    value = row[question]
+    return None if value in (None, "") else value
+
+
+def submitted_rows(annotation_set: AnnotationSet) -> list[dict]:
+    return list(
+        Label.objects.filter(item__annotation_set=annotation_set, status=Label.SUBMITTED)
+        .order_by("item__position", "reader__username")
+        .values(
+            "item_id",
+            "reader_id",
+            "reader__username",
+            "submitted_at",
+            "active_seconds",
+            "shown_at",
+            *QUESTIONS,
+        )
+    )
+
+
+def set_progress(annotation_set: AnnotationSet) -> dict:
+    """The coordinator's dashboard: per radiologist and overall."""
+    now = timezone.now()
+    quota = reader_quota(annotation_set)
+    rows = submitted_rows(annotation_set)
+    by_reader: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_reader[row["reader_id"]].append(row)
+    drafts = dict(
+        Label.objects.filter(item__annotation_set=annotation_set, status=Label.DRAFT)
+        .values_list("reader_id")
+        .annotate(n=Count("pk"))
+        .values_list("reader_id", "n")
+    )
+    readers = []
+    for membership in annotation_set.readers.select_related("reader").order_by("reader__username"):
+        mine = by_reader.get(membership.reader_id, [])
+        seconds = [row["active_seconds"] for row in mine if row["active_seconds"] > 0]
+        readers.append(
+            {
+                "reader": membership.reader.username,
+                "reader_id": membership.reader_id,
+                "active": membership.active,
+                "done": len(mine),
+                "quota": quota,
+                "in_progress": drafts.get(membership.reader_id, 0),
+                "last_hour": sum(
+                    1 for row in mine if row["submitted_at"] > now - timedelta(hours=1)
+                ),
+                "median_seconds": statistics.median(seconds) if seconds else None,
+            }
+        )
+    slots = LabelSlot.objects.filter(item__annotation_set=annotation_set)
+    all_seconds = [row["active_seconds"] for row in rows if row["active_seconds"] > 0]
+    return {
+        "set": annotation_set.pk,
+        "name": annotation_set.name,
+        "readings_done": slots.filter(done=True).count(),
+        "readings_planned": slots.count(),
+        "labels_submitted": len(rows),
+        "images_per_hour": sum(1 for row in rows if row["submitted_at"] > now - timedelta(hours=1)),
+        "median_seconds": statistics.median(all_seconds) if all_seconds else None,
+        "open_disagreements": len(open_disagreements(annotation_set)),
+        "agreement": {q: _alpha(rows, q) for q in QUESTIONS},
+        "readers": readers,
+    }
+
+
+def _alpha(rows: list[dict], question: str) -> float | None:
+    by_item: dict[int, dict[int, object]] = defaultdict(dict)
+    for row in rows:
+        by_item[row["item_id"]][row["reader_id"]] = _answer(row, question)
+    readers = sorted({row["reader_id"] for row in rows})
+    items = [item for item, answers in by_item.items() if len(answers) > 1]
+    if len(readers) < 2 or not items:
+        return None
+    table = [[by_item[item].get(reader) for item in items] for reader in readers]
+    return krippendorff_alpha_nominal(table)
+
+
+def open_disagreements(annotation_set: AnnotationSet) -> list[int]:
+    """Items whose readers disagree and that no adjudication has settled yet."""
+    candidates = (
+        AnnotationItem.objects.filter(annotation_set=annotation_set, adjudication__isnull=True)
+        .annotate(n=Count("labels", filter=Q(labels__status=Label.SUBMITTED)))
+        .filter(n__gt=1)
+        .prefetch_related("labels")
+    )
+    return [item.pk for item in candidates if label_disagrees(list(item.labels.all()))]
+
+
+def agreement(annotation_set: AnnotationSet) -> dict:
+    """Per question: pairwise Cohen's kappa, Krippendorff's alpha, each reader against the
+    consensus (agreement, kappa, confusion table), and alpha week by week (drift)."""
+    rows = submitted_rows(annotation_set)
+    consensus_by_item = {row["item_id"]: row for row in consensus_rows(annotation_set)}
+    names = {row["reader_id"]: row["reader__username"] for row in rows}
+    result = {}
+    for question in QUESTIONS:
+        answers: dict[int, dict[int, object]] = defaultdict(dict)
+        for row in rows:
+            answers[row["reader_id"]][row["item_id"]] = _answer(row, question)
+        pairs = []
+        for first, second in combinations(sorted(answers), 2):
+            shared = [
+                i
+                for i in answers[first]
+                if i in answers[second]
+                and answers[first][i] is not None
+                and answers[second][i] is not None
+            ]
+            if len(shared) >= 2:
+                kappa = cohen_kappa(
+                    [answers[first][i] for i in shared], [answers[second][i] for i in shared]
+                )
+                pairs.append(
+                    {
+                        "readers": [names[first], names[second]],
+                        "n": len(shared),
+                        "kappa": kappa.kappa,
+                        "ci_low": kappa.ci_low,
+                        "ci_high": kappa.ci_high,
+                    }
+                )
+        per_reader = []
+        for reader, given in sorted(answers.items(), key=lambda item: names[item[0]]):
+            paired = [
+                (value, consensus_by_item[item][question])
+                for item, value in given.items()
+                if item in consensus_by_item
+                and value is not None
+                and consensus_by_item[item][question] not in (None, "")
+                and consensus_by_item[item]["rule"] != "single reader"
+            ]
+            confusion: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+            for value, agreed in paired:
+                confusion[str(agreed)][str(value)] += 1
+            kappa = cohen_kappa(*zip(*paired, strict=True)) if len(paired) >= 2 else None
+            per_reader.append(
+                {
+                    "reader": names[reader],
+                    "n": len(paired),
+                    "agreement": (sum(v == c for v, c in paired) / len(paired)) if paired else None,
+                    "kappa": kappa.kappa if kappa else None,
+                    "confusion": {k: dict(v) for k, v in confusion.items()},
+                }
+            )
+        weeks: dict[str, list[dict]] = defaultdict(list)
+        for row in rows:
+            weeks[row["submitted_at"].strftime("%G-W%V")].append(row)
+        result[question] = {
+            "alpha": _alpha(rows, question),
+            "pairwise": pairs,
+            "readers": per_reader,
+            "over_time": [
+                {"week": week, "alpha": _alpha(weeks[week], question), "labels": len(weeks[week])}
+                for week in sorted(weeks)
+            ],
+        }
+    return result
+
+
+def label_export_rows(annotation_set: AnnotationSet) -> list[dict]:
+    rows = (
+        Label.objects.filter(item__annotation_set=annotation_set)
+        .order_by("item__position", "reader__username")
+        .values(
+            "item__position",
+            "item__image_id",
+            "item__image__exam_id",
+            "item__image__exam__center__code",
+            "reader__username",
+            *QUESTIONS,
+            "cannot_determine_reason",
+            "status",
+            "shown_at",
+            "submitted_at",
+            "active_seconds",
+        )
+    )
+    return [
+        {
+            "set": annotation_set.pk,
+            "position": row["item__position"],
+            "image_id": row["item__image_id"],
+            "exam_id": row["item__image__exam_id"],
+            "center": row["item__image__exam__center__code"],
+            "reader": row["reader__username"],
+            **{q: row[q] for q in QUESTIONS},
+            "cannot_determine_reason": row["cannot_determine_reason"],
+            "status": row["status"],
+            "shown_at": row["shown_at"],
+            "submitted_at": row["submitted_at"],
+            "active_seconds": row["active_seconds"],
+        }
+        for row in rows
+    ]
+
+
+def consensus_rows(annotation_set: AnnotationSet) -> list[dict]:
+    """One row per item: its consensus answers and the rule that gave them."""
+    items = (
+        AnnotationItem.objects.filter(annotation_set=annotation_set)
+        .select_related("image__exam__center", "adjudication")
+        .prefetch_related("labels")
+        .order_by("position")
+    )
+    rows = []
+    for item in items:
+        labels = list(item.labels.all())
+        answers, rule = consensus(labels, getattr(item, "adjudication", None))
+        rows.append(
+            {
+                "set": annotation_set.pk,
+                "position": item.position,
+                "image_id": item.image_id,
+                "exam_id": item.image.exam_id,
+                "center": item.image.exam.center.code,
+                "rule": rule,
+                "readers": sum(1 for label in labels if label.status == Label.SUBMITTED),
+                **{q: (answers or {}).get(q) for q in QUESTIONS},
+                "item_id": item.pk,
+            }
+        )
+    return rows
