@@ -10,12 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from ovarian_web.jobs import ProgressReporter, job_claim, job_fail, job_finish, job_retry
 
 from . import services
 from .clinical_import import clinical_csv_import
+from .demo_labels import demo_labels_load
 from .import_jobs import import_job_execute
 from .models import DemoDataJob, ImportJob, ImportSource
 from .synthetic import generate_dataset
@@ -69,7 +71,10 @@ def demo_data_generate(
     job.refresh_from_db()
     if job.status != "succeeded":
         raise ValueError(f"the demo image import failed: {job.error}")
+    trainee = get_user_model().objects.filter(username="radiologist").first()
+    labels = demo_labels_load(data_dir=data_dir, trainee=trainee)
     return {
+        "labels": labels,
         "centers": len(manifest["centers"]),
         "patients": len(manifest["patients"]),
         "exams": len(manifest["exams"]),

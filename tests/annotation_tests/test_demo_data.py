@@ -48,3 +48,23 @@ def test_loaded_images_match_the_manifest(data_dir):
 def test_the_command_refuses_nonsense(data_dir, args):
     with pytest.raises(CommandError, match="--patients|--seed"):
         call_command("generate_demo_data", *args)
+
+
+def test_the_simulated_radiologists_labels_come_with_the_demo(data_dir):
+    from annotation.demo_labels import DEMO_SET, TRY_SET
+    from annotation.label_stats import set_progress
+    from annotation.models import AnnotationSet, Label
+    from ovarian_web.roles import Role
+    from tests.factories import UserFactory
+
+    trainee = UserFactory(username="radiologist", role=Role.RADIOLOGIST)
+    first = demo_data_generate(patients=PATIENTS, seed=14)
+    rows = (data_dir / "annotation_labels.csv").read_text().strip().splitlines()[1:]
+    assert first["labels"]["labels"] == len(rows) == Label.objects.count()
+    demo_set = AnnotationSet.objects.get(name=DEMO_SET)
+    assert demo_set.adjudicator == trainee
+    progress = set_progress(demo_set)
+    assert progress["readings_done"] == progress["readings_planned"] == len(rows)
+    assert AnnotationSet.objects.get(name=TRY_SET).readers.get().reader == trainee
+    again = demo_data_generate(patients=PATIENTS, seed=14)
+    assert again["labels"] == {"labels": 0} and Label.objects.count() == len(rows)

@@ -1,0 +1,62 @@
+"""Django-free statistics for validation sets, agreement and reader studies.
+
+Imports only the standard library, numpy and scipy, so every app may use it. Modules:
+`proportions` (Clopper-Pearson, binary metrics, t-interval), `agreement` (Cohen, Fleiss,
+Krippendorff), `roc` (AUC, DeLong, ROC curve), `mrmc` (Obuchowski-Rockette with Hillis df),
+`power` (Hillis-Obuchowski power and sample size) and `long` (long-format MRMC entry point).
+"""
+
+from .agreement import (
+    FleissKappa,
+    Kappa,
+    category_counts,
+    cohen_kappa,
+    cohen_kappa_table,
+    fleiss_kappa,
+    krippendorff_alpha_nominal,
+)
+from .errors import StatsInputError
+from .long import mrmc_from_long
+from .mrmc import MrmcResult, OrTest, mrmc_analysis
+from .power import PilotComponents, or_power, power_table, sample_size_table, var_tr_from_ms
+from .proportions import Estimate, binary_metrics, mean_t_interval, proportion_ci
+from .roc import (
+    StructuralComponents,
+    auc,
+    auc_ci,
+    delong_covariance,
+    delong_variance,
+    roc_curve,
+    structural_components,
+)
+
+__all__ = [
+    "Estimate",
+    "FleissKappa",
+    "Kappa",
+    "MrmcResult",
+    "OrTest",
+    "PilotComponents",
+    "StatsInputError",
+    "StructuralComponents",
+    "auc",
+    "auc_ci",
+    "binary_metrics",
+    "category_counts",
+    "cohen_kappa",
+    "cohen_kappa_table",
+    "delong_covariance",
+    "delong_variance",
+    "fleiss_kappa",
+    "krippendorff_alpha_nominal",
+    "mean_t_interval",
+    "mrmc_analysis",
+    "mrmc_from_long",
+    "or_power",
+    "power_table",
+    "proportion_ci",
+    "roc_curve",
+    "sample_size_table",
+    "structural_components",
+    "var_tr_from_ms",
+]
