@@ -156,16 +156,19 @@ def annotation_set_create(
             for position, image_id in enumerate(images)
         )
         LabelSlot.objects.bulk_create(
-            LabelSlot(item=item) for item in items for _ in range(item.planned_readers)
+            LabelSlot(item=item, annotation_set=annotation_set, position=item.position)
+            for item in items
+            for _ in range(item.planned_readers)
         )
+        annotation_set.planned_readings = sum(item.planned_readers for item in items)
+        annotation_set.save(update_fields=["planned_readings"])
     return annotation_set
 
 
 def reader_quota(annotation_set: AnnotationSet) -> int:
     """Each active radiologist's even share of the set's planned readings."""
     readers = annotation_set.readers.filter(active=True).count()
-    slots = LabelSlot.objects.filter(item__annotation_set=annotation_set).count()
-    return math.ceil(slots / readers) if readers else 0
+    return math.ceil(annotation_set.planned_readings / readers) if readers else 0
 
 
 def annotation_set_reader_remove(*, annotation_set: AnnotationSet, reader) -> dict:
@@ -181,10 +184,10 @@ def annotation_set_reader_remove(*, annotation_set: AnnotationSet, reader) -> di
         if not updated:
             raise AnnotationSetError("this radiologist is not working on the set")
         released = LabelSlot.objects.filter(
-            item__annotation_set=annotation_set, reader=reader, done=False
+            annotation_set=annotation_set, reader=reader, done=False
         ).update(reader=None, leased_until=None)
         finished = Label.objects.filter(
-            item__annotation_set=annotation_set, reader=reader, status=Label.SUBMITTED
+            annotation_set=annotation_set, reader=reader, status=Label.SUBMITTED
         ).values("item_id")
         dropped = 0
         calibration = AnnotationItem.objects.filter(
@@ -198,6 +201,8 @@ def annotation_set_reader_remove(*, annotation_set: AnnotationSet, reader) -> di
         AnnotationItem.objects.filter(pk__in=calibration.values("pk")).update(
             planned_readers=annotation_set.readers.filter(active=True).count()
         )
+        annotation_set.planned_readings -= dropped
+        annotation_set.save(update_fields=["planned_readings"])
     return {
         "released_leases": released,
         "dropped_calibration_readings": dropped,

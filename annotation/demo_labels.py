@@ -87,6 +87,7 @@ def demo_labels_load(*, data_dir: Path, trainee=None) -> dict:
                 labels.append(
                     Label(
                         item=item,
+                        annotation_set=annotation_set,
                         reader=readers[row["reader"]],
                         status=Label.SUBMITTED,
                         adnexal=_flag(row["adnexal"]),
@@ -101,9 +102,19 @@ def demo_labels_load(*, data_dir: Path, trainee=None) -> dict:
                         active_seconds=seconds,
                     )
                 )
-                slots.append(LabelSlot(item=item, reader=readers[row["reader"]], done=True))
+                slots.append(
+                    LabelSlot(
+                        item=item,
+                        annotation_set=annotation_set,
+                        position=item.position,
+                        reader=readers[row["reader"]],
+                        done=True,
+                    )
+                )
         Label.objects.bulk_create(labels, batch_size=1000)
         LabelSlot.objects.bulk_create(slots, batch_size=1000)
+        annotation_set.planned_readings = len(slots)
+        annotation_set.save(update_fields=["planned_readings"])
     if trainee is not None and not AnnotationSet.objects.filter(name=TRY_SET).exists():
         annotation_set_create(
             name=TRY_SET, readers=[trainee], size=40, seed=7, max_per_exam=2, adjudicator=trainee

@@ -37,7 +37,7 @@ def _answer(row: dict, question: str):
 
 def submitted_rows(annotation_set: AnnotationSet) -> list[dict]:
     return list(
-        Label.objects.filter(item__annotation_set=annotation_set, status=Label.SUBMITTED)
+        Label.objects.filter(annotation_set=annotation_set, status=Label.SUBMITTED)
         .order_by("item__position", "reader__username")
         .values(
             "item_id",
@@ -60,7 +60,7 @@ def set_progress(annotation_set: AnnotationSet) -> dict:
     for row in rows:
         by_reader[row["reader_id"]].append(row)
     drafts = dict(
-        Label.objects.filter(item__annotation_set=annotation_set, status=Label.DRAFT)
+        Label.objects.filter(annotation_set=annotation_set, status=Label.DRAFT)
         .values_list("reader_id")
         .annotate(n=Count("pk"))
         .values_list("reader_id", "n")
@@ -83,7 +83,7 @@ def set_progress(annotation_set: AnnotationSet) -> dict:
                 "median_seconds": statistics.median(seconds) if seconds else None,
             }
         )
-    slots = LabelSlot.objects.filter(item__annotation_set=annotation_set)
+    slots = LabelSlot.objects.filter(annotation_set=annotation_set)
     all_seconds = [row["active_seconds"] for row in rows if row["active_seconds"] > 0]
     return {
         "set": annotation_set.pk,
@@ -195,7 +195,7 @@ def agreement(annotation_set: AnnotationSet) -> dict:
 
 def label_export_rows(annotation_set: AnnotationSet) -> list[dict]:
     rows = (
-        Label.objects.filter(item__annotation_set=annotation_set)
+        Label.objects.filter(annotation_set=annotation_set)
         .order_by("item__position", "reader__username")
         .values(
             "item__position",

@@ -8,7 +8,7 @@ views check the role, these check the object.
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from ovarian_web.broadcast import broadcast
@@ -50,7 +50,7 @@ def is_reader(annotation_set: AnnotationSet, user) -> bool:
 
 def reader_progress(annotation_set: AnnotationSet, reader) -> dict:
     done = Label.objects.filter(
-        item__annotation_set=annotation_set, reader=reader, status=Label.SUBMITTED
+        annotation_set=annotation_set, reader=reader, status=Label.SUBMITTED
     ).count()
     return {"done": done, "quota": reader_quota(annotation_set)}
 
@@ -70,12 +70,7 @@ def label_next(
     if not is_reader(annotation_set, reader):
         raise LabellingError("you are not a reader of this set")
     unfinished = (
-        Label.objects.filter(
-            item__annotation_set=annotation_set,
-            reader=reader,
-            status=Label.DRAFT,
-            item__image__hidden=False,
-        )
+        Label.objects.filter(annotation_set=annotation_set, reader=reader, status=Label.DRAFT)
         .exclude(pk__in=exclude)
         .order_by("shown_at", "pk")
         .first()
@@ -87,25 +82,28 @@ def label_next(
         return unfinished
     progress = reader_progress(annotation_set, reader)
     held = Label.objects.filter(
-        item__annotation_set=annotation_set, reader=reader, status=Label.DRAFT
+        annotation_set=annotation_set, reader=reader, status=Label.DRAFT
     ).count()
     if progress["done"] + held >= progress["quota"]:
         return None
     now = timezone.now()
+    already_read = Label.objects.filter(item_id=OuterRef("item_id"), reader=reader)
     with transaction.atomic():
         slot = (
-            LabelSlot.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(item__annotation_set=annotation_set, done=False, item__image__hidden=False)
+            LabelSlot.objects.select_for_update(skip_locked=True)
+            .filter(annotation_set=annotation_set, done=False)
             .filter(Q(reader__isnull=True) | Q(leased_until__lt=now))
-            .exclude(item__labels__reader=reader)
-            .order_by("item__position", "pk")
+            .filter(~Exists(already_read))
+            .order_by("position", "pk")
             .first()
         )
         if slot is None:
             return None
         slot.reader, slot.leased_until = reader, _lease(annotation_set)
         slot.save(update_fields=["reader", "leased_until"])
-        return Label.objects.create(item_id=slot.item_id, reader=reader, shown_at=now)
+        return Label.objects.create(
+            item_id=slot.item_id, annotation_set=annotation_set, reader=reader, shown_at=now
+        )
 
 
 def _validated(answers: dict) -> dict:
@@ -220,7 +218,7 @@ def _slot_complete(label: Label) -> None:
 def label_previous(*, annotation_set: AnnotationSet, reader, before: Label | None) -> Label | None:
     """The reader's submitted label before `before` (or the latest), to go back and correct."""
     labels = Label.objects.filter(
-        item__annotation_set=annotation_set,
+        annotation_set=annotation_set,
         reader=reader,
         status=Label.SUBMITTED,
         item__image__hidden=False,
@@ -238,11 +236,11 @@ def image_flag(*, image, user, reason: str = "") -> ImageFlag:
     with transaction.atomic():
         flag = ImageFlag.objects.create(image=image, flagged_by=user, reason=reason[:500])
         type(image).objects.filter(pk=image.pk).update(hidden=True)
-        drafts = Label.objects.filter(item__image=image, status=Label.DRAFT)
+        # Its open readings are withdrawn (done, nobody's) until an administrator restores it.
         LabelSlot.objects.filter(item__image=image, done=False).update(
-            reader=None, leased_until=None
+            reader=None, leased_until=None, done=True
         )
-        drafts.delete()
+        Label.objects.filter(item__image=image, status=Label.DRAFT).delete()
     return flag
 
 

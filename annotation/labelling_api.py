@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from ovarian_web.roles import Role, has_role
 
-from . import labelling, selectors
+from . import labelling
 from .annotation_sets import reader_quota
 from .models import AnnotationSet, Image, Label
 
@@ -53,35 +53,46 @@ class LabelSerializer(serializers.ModelSerializer):
         return data
 
 
-def _frames(image: Image) -> list[str]:
-    return [f"/images/{pk}/file" for pk in selectors.image_frames(image=image)]
-
-
 def image_payload(image: Image) -> dict:
-    others = (
-        Image.objects.filter(exam_id=image.exam_id, frame_index=0, hidden=False)
-        .exclude(pk=image.pk)
+    """The image and the exam's other images, each with its cine frames; one query."""
+    rows = (
+        Image.objects.filter(exam_id=image.exam_id, hidden=False)
         .order_by("pk")
+        .values("pk", "sop_instance_uid", "frame_index", "width", "height", "pixel_spacing_mm")
     )
-    return {
-        "id": image.pk,
-        "width": image.width,
-        "height": image.height,
-        "pixel_spacing_mm": image.pixel_spacing_mm,
-        "frames": _frames(image),
-        "thumbnail_url": f"/images/{image.pk}/thumbnail",
-        "exam_images": [
+    loops: dict[str, list[dict]] = {}
+    for row in rows:
+        loops.setdefault(row["sop_instance_uid"] or f"pk{row['pk']}", []).append(row)
+
+    def describe(frames: list[dict]) -> dict:
+        first = min(frames, key=lambda row: row["frame_index"])
+        return {
+            "id": first["pk"],
+            "width": first["width"],
+            "height": first["height"],
+            "pixel_spacing_mm": first["pixel_spacing_mm"],
+            "thumbnail_url": f"/images/{first['pk']}/thumbnail",
+            "frames": [
+                f"/images/{row['pk']}/file"
+                for row in sorted(frames, key=lambda row: row["frame_index"])
+            ],
+        }
+
+    key = image.sop_instance_uid or f"pk{image.pk}"
+    own = describe(
+        loops.get(key)
+        or [
             {
-                "id": other.pk,
-                "thumbnail_url": f"/images/{other.pk}/thumbnail",
-                "frames": _frames(other),
-                "width": other.width,
-                "height": other.height,
-                "pixel_spacing_mm": other.pixel_spacing_mm,
+                "pk": image.pk,
+                "frame_index": 0,
+                "width": image.width,
+                "height": image.height,
+                "pixel_spacing_mm": image.pixel_spacing_mm,
             }
-            for other in others
-        ],
-    }
+        ]
+    )
+    own["exam_images"] = [describe(frames) for other, frames in loops.items() if other != key]
+    return own
 
 
 def _label_response(label: Label, annotation_set: AnnotationSet, reader, code=200) -> Response:
@@ -119,9 +130,9 @@ def labelling_sets(request):
     sets = AnnotationSet.objects.filter(readers__reader=request.user, readers__active=True)
     done = dict(
         Label.objects.filter(reader=request.user, status=Label.SUBMITTED)
-        .values_list("item__annotation_set")
+        .values_list("annotation_set")
         .annotate(n=Count("pk"))
-        .values_list("item__annotation_set", "n")
+        .values_list("annotation_set", "n")
     )
     rows = []
     for annotation_set in sets.order_by("-created_at"):

@@ -21,7 +21,7 @@ from .annotation_sets import (
     annotation_set_create,
     annotation_set_reader_remove,
 )
-from .models import AnnotationItem, AnnotationSet, ImageFlag, Label
+from .models import AnnotationItem, AnnotationSet, ImageFlag, Label, LabelSlot
 from .set_forms import AdjudicationForm, AnnotationSetForm
 
 COORDINATION = (Role.COORDINATOR, Role.ADMINISTRATOR)
@@ -208,6 +208,9 @@ def flag_resolve(request: HttpRequest, pk: int) -> HttpResponse:
         )
         if decision == "restored":
             type(flag.image).objects.filter(pk=flag.image_id).update(hidden=False)
+            LabelSlot.objects.filter(item__image=flag.image, done=True, reader=None).update(
+                done=False
+            )
         else:
             image = flag.image
             transaction.on_commit(

@@ -62,3 +62,20 @@ def daphne_command(host: str, port: int) -> list[str]:
         str(port),
         "ovarian_web.asgi:application",
     ]
+
+
+def uvicorn_command(host: str, port: int, workers: int) -> list[str]:
+    """The production server: several processes, each an event loop for HTTP and websockets."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "ovarian_web.asgi:application",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+    ]

@@ -41,6 +41,8 @@ class AnnotationSet(TimeStampedModel):
         help_text="The senior radiologist who settles disagreements.",
     )
     lease_seconds = models.PositiveIntegerField(default=300)
+    # Kept up to date by the services: the quota query must not count thousands of slots.
+    planned_readings = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
@@ -99,6 +101,9 @@ class LabelSlot(models.Model):
     """One planned reading of an item; leased by one radiologist at a time."""
 
     item = models.ForeignKey(AnnotationItem, on_delete=models.CASCADE, related_name="slots")
+    # Copied from the item so that finding the next free slot reads one index.
+    annotation_set = models.ForeignKey(AnnotationSet, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField()
     reader = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -106,7 +111,11 @@ class LabelSlot(models.Model):
     done = models.BooleanField(default=False)
 
     class Meta:
-        indexes = [models.Index(fields=["item", "done"]), models.Index(fields=["reader", "done"])]
+        indexes = [
+            models.Index(fields=["annotation_set", "done", "position"]),
+            models.Index(fields=["item", "done"]),
+            models.Index(fields=["reader", "done"]),
+        ]
 
     def __str__(self) -> str:
         return f"Slot {self.pk} of item {self.item_id}"
@@ -118,6 +127,7 @@ class Label(models.Model):
     DRAFT, SUBMITTED = "draft", "submitted"
 
     item = models.ForeignKey(AnnotationItem, on_delete=models.CASCADE, related_name="labels")
+    annotation_set = models.ForeignKey(AnnotationSet, on_delete=models.CASCADE, related_name="+")
     reader = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="labels"
     )
@@ -143,7 +153,7 @@ class Label(models.Model):
                 condition=Q(active_seconds__gte=0), name="label_active_seconds_nonnegative"
             ),
         ]
-        indexes = [models.Index(fields=["reader", "status", "submitted_at"])]
+        indexes = [models.Index(fields=["annotation_set", "reader", "status", "submitted_at"])]
 
     def __str__(self) -> str:
         return f"Label {self.pk} by {self.reader_id} ({self.status})"
