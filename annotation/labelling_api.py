@@ -3,7 +3,7 @@
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import BasePermission
@@ -11,9 +11,10 @@ from rest_framework.response import Response
 
 from ovarian_web.roles import Role, has_role
 
-from . import labelling
+from . import label_stats, labelling
 from .annotation_sets import reader_quota
 from .models import AnnotationSet, Image, Label
+from .set_views import export_table as set_export_table
 
 
 class IsRadiologist(BasePermission):
@@ -230,3 +231,44 @@ def labelling_flag(request, image_id: int):
         image=image, user=request.user, reason=str(request.data.get("reason", ""))
     )
     return Response({"flag": flag.pk}, status=201)
+
+
+class IsCoordinator(BasePermission):
+    message = "Annotation sets are run by study coordinators and administrators."
+
+    def has_permission(self, request, view) -> bool:
+        return has_role(request.user, Role.COORDINATOR, Role.ADMINISTRATOR)
+
+
+EXPORTS = {
+    "labels": (label_stats.label_export_rows, label_stats.LABEL_COLUMNS),
+    "consensus": (label_stats.consensus_rows, label_stats.CONSENSUS_COLUMNS),
+}
+
+
+@extend_schema(
+    # Not "format": DRF reads that one to choose a renderer.
+    parameters=[OpenApiParameter("as", str, enum=["json", "csv"], default="json")],
+    responses={200: dict},
+    description="Every answer (`labels`) or the consensus per image (`consensus`) of a set; "
+    "columns as in docs/labels_export.md.",
+)
+@api_view(["GET"])
+@permission_classes([IsCoordinator])
+def annotation_set_export(request, set_id: int, what: str):
+    annotation_set = get_object_or_404(AnnotationSet, pk=set_id)
+    if what not in EXPORTS:
+        raise Http404("labels or consensus")
+    rows_for, columns = EXPORTS[what]
+    rows = [{column: row.get(column) for column in columns} for row in rows_for(annotation_set)]
+    if request.query_params.get("as") == "csv":
+        return set_export_table(rows, columns, "csv", f"set-{annotation_set.pk}-{what}")
+    return Response(rows)
+
+
+@extend_schema(responses={200: dict})
+@api_view(["GET"])
+@permission_classes([IsCoordinator])
+def annotation_set_progress(request, set_id: int):
+    """The live dashboard's numbers: progress per radiologist and overall, agreement so far."""
+    return Response(label_stats.set_progress(get_object_or_404(AnnotationSet, pk=set_id)))

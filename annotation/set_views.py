@@ -105,7 +105,9 @@ def set_reader_remove(request: HttpRequest, pk: int, reader_id: int) -> HttpResp
     return redirect("annotation:set_detail", pk=pk)
 
 
-def _table(rows: list[dict], columns: tuple[str, ...], fmt: str, filename: str) -> HttpResponse:
+def export_table(
+    rows: list[dict], columns: tuple[str, ...], fmt: str, filename: str
+) -> HttpResponse:
     if fmt == "json":
         body = json.dumps([{c: row.get(c) for c in columns} for row in rows], cls=DjangoJSONEncoder)
         response = HttpResponse(body, content_type="application/json")
@@ -138,7 +140,7 @@ def set_export(request: HttpRequest, pk: int, what: str, fmt: str) -> HttpRespon
         columns = ("position", "image_id", "is_calibration", "planned_readers")
     else:
         raise Http404("labels, consensus or draw")
-    return _table(rows, columns, fmt, f"set-{annotation_set.pk}-{what}")
+    return export_table(rows, columns, fmt, f"set-{annotation_set.pk}-{what}")
 
 
 def _adjudicator_set(request: HttpRequest, pk: int) -> AnnotationSet:

@@ -45,6 +45,16 @@ def me(request):
 urlpatterns = [
     path("me/", me, name="api-me"),
     path("labelling/sets/", labelling_api.labelling_sets, name="labelling-sets"),
+    path(
+        "annotation-sets/<int:set_id>/progress/",
+        labelling_api.annotation_set_progress,
+        name="annotation-set-progress",
+    ),
+    path(
+        "annotation-sets/<int:set_id>/<str:what>/",
+        labelling_api.annotation_set_export,
+        name="annotation-set-export",
+    ),
     path("labelling/sets/<int:set_id>/next/", labelling_api.labelling_next, name="labelling-next"),
     path(
         "labelling/sets/<int:set_id>/history/",

@@ -238,3 +238,23 @@ async def test_the_dashboard_socket_is_nudged_by_each_submission():
     assert "lesion" not in message  # no answers travel to the dashboard
     await communicator.disconnect()
     assert await database_sync_to_async(Label.objects.count)() == 1
+
+
+@pytest.mark.django_db
+def test_the_api_exports_as_json_and_csv_and_reports_progress(two_readers_set, client_for):
+    annotation_set, *_ = two_readers_set
+    client = client_for(Role.COORDINATOR)
+    rows = client.get(reverse("annotation-set-export", args=[annotation_set.pk, "labels"])).json()
+    assert len(rows) == 12 and set(rows[0]) == set(label_stats.LABEL_COLUMNS)
+    as_csv = client.get(
+        reverse("annotation-set-export", args=[annotation_set.pk, "consensus"]), {"as": "csv"}
+    )
+    assert as_csv.content.decode().splitlines()[0] == ",".join(label_stats.CONSENSUS_COLUMNS)
+    progress = client.get(reverse("annotation-set-progress", args=[annotation_set.pk])).json()
+    assert progress["labels_submitted"] == 12
+    assert (
+        client_for(Role.RADIOLOGIST)
+        .get(reverse("annotation-set-export", args=[annotation_set.pk, "labels"]))
+        .status_code
+        == 403
+    )

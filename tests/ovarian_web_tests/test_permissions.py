@@ -65,6 +65,12 @@ MATRIX = {
     "annotation:labelling_list": ("get", (R,), None),
     "annotation:labelling_screen": ("get", (R,), lambda o: {"set_id": o["set"].pk}),
     "labelling-sets": ("get", (R,), None),
+    "annotation-set-progress": ("get", (CO, A), lambda o: {"set_id": o["set"].pk}),
+    "annotation-set-export": (
+        "get",
+        (CO, A),
+        lambda o: {"set_id": o["set"].pk, "what": "consensus"},
+    ),
     "labelling-next": ("post", (R,), lambda o: {"set_id": o["set"].pk}),
     "labelling-history": ("get", (R,), lambda o: {"set_id": o["set"].pk}),
     "labelling-label": ("get", (R,), "label"),
@@ -170,7 +176,16 @@ def test_anonymous_users_see_only_the_login_page(client, objects, name):
     if expected == "anonymous too":
         assert response.status_code == 200
     elif name.startswith(
-        ("api-", "center-", "exam-", "image-", "demo-data-job-", "import-", "labelling-")
+        (
+            "api-",
+            "center-",
+            "exam-",
+            "image-",
+            "demo-data-job-",
+            "import-",
+            "labelling-",
+            "annotation-set-",
+        )
     ):
         assert response.status_code in (401, 403)
     else:
