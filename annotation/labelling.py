@@ -8,7 +8,7 @@ views check the role, these check the object.
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from ovarian_web.broadcast import broadcast
@@ -153,11 +153,17 @@ def label_autosave(*, label: Label, user, answers: dict, active_seconds_delta: f
     changes = _validated(answers)
     delta = max(0.0, min(float(active_seconds_delta or 0), 600.0))
     with transaction.atomic():
-        label = Label.objects.select_for_update().get(pk=label.pk)
+        label = Label.objects.select_for_update().select_related("annotation_set").get(pk=label.pk)
+        if changes and label.status == Label.SUBMITTED:
+            # A submitted label is corrected by submitting again, never left half-changed.
+            raise LabellingError("this label is submitted: correct it by submitting again")
         changed = _apply(label, user, changes)
         if changed or delta:
             label.active_seconds += delta
             label.save()
+        LabelSlot.objects.filter(item_id=label.item_id, reader=user, done=False).update(
+            leased_until=_lease(label.annotation_set)
+        )  # working on it keeps the lease
     return label
 
 
@@ -237,9 +243,16 @@ def image_flag(*, image, user, reason: str = "") -> ImageFlag:
         flag = ImageFlag.objects.create(image=image, flagged_by=user, reason=reason[:500])
         type(image).objects.filter(pk=image.pk).update(hidden=True)
         # Its open readings are withdrawn (done, nobody's) until an administrator restores it.
-        LabelSlot.objects.filter(item__image=image, done=False).update(
-            reader=None, leased_until=None, done=True
-        )
+        withdrawn = LabelSlot.objects.filter(item__image=image, done=False)
+        for annotation_set_id, count in (
+            withdrawn.values_list("annotation_set")
+            .annotate(n=Count("pk"))
+            .values_list("annotation_set", "n")
+        ):
+            AnnotationSet.objects.filter(pk=annotation_set_id).update(
+                planned_readings=F("planned_readings") - count
+            )
+        withdrawn.update(reader=None, leased_until=None, done=True)
         Label.objects.filter(item__image=image, status=Label.DRAFT).delete()
     return flag
 

@@ -193,10 +193,10 @@ def labelling_label(request, pk: int):
 @permission_classes([IsRadiologist])
 def labelling_submit(request, pk: int):
     label = _own_label(request, pk)
+    answers = dict(request.data)
+    answers.pop("active_seconds_delta", None)  # time travels with autosave
     try:
-        label, _ = labelling.label_submit(
-            label=label, user=request.user, answers=dict(request.data)
-        )
+        label, _ = labelling.label_submit(label=label, user=request.user, answers=answers)
     except labelling.LabellingError as error:
         return Response({"detail": str(error), "missing": error.missing}, status=400)
     label = Label.objects.select_related("item__image", "item__annotation_set").get(pk=label.pk)

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Count, F
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -210,9 +211,16 @@ def flag_resolve(request: HttpRequest, pk: int) -> HttpResponse:
         )
         if decision == "restored":
             type(flag.image).objects.filter(pk=flag.image_id).update(hidden=False)
-            LabelSlot.objects.filter(item__image=flag.image, done=True, reader=None).update(
-                done=False
-            )
+            withdrawn = LabelSlot.objects.filter(item__image=flag.image, done=True, reader=None)
+            for annotation_set_id, count in (
+                withdrawn.values_list("annotation_set")
+                .annotate(n=Count("pk"))
+                .values_list("annotation_set", "n")
+            ):
+                AnnotationSet.objects.filter(pk=annotation_set_id).update(
+                    planned_readings=F("planned_readings") + count
+                )
+            withdrawn.update(done=False)
         else:
             image = flag.image
             transaction.on_commit(

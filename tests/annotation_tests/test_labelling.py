@@ -17,7 +17,7 @@ from annotation.annotation_sets import (
     draw_images,
     reader_quota,
 )
-from annotation.models import Image, ImageSource, Label, LabelChange, LabelSlot
+from annotation.models import AnnotationSet, Image, ImageSource, Label, LabelChange, LabelSlot
 from ovarian_web.roles import Role
 from tests.factories import CenterFactory, ExamFactory, PatientFactory, UserFactory
 
@@ -311,3 +311,35 @@ def test_a_flagged_image_is_hidden_from_everyone_but_administrators(client):
     assert nxt["image"]["id"] != image_id
     client.force_login(UserFactory(role=Role.ADMINISTRATOR))
     assert client.get(reverse("annotation:image_file", args=[image_id])).status_code == 200
+
+
+@pytest.mark.django_db
+def test_autosave_keeps_the_lease_and_cannot_half_change_a_submitted_label():
+    _images(1)
+    [reader] = _readers(1)
+    annotation_set = annotation_set_create(name="s", readers=[reader], size=1, seed=1)
+    label = labelling.label_next(annotation_set=annotation_set, reader=reader)
+    LabelSlot.objects.update(leased_until=timezone.now())
+    labelling.label_autosave(label=label, user=reader, answers={"lesion": True})
+    assert LabelSlot.objects.get().leased_until > timezone.now()
+    labelling.label_submit(label=label, user=reader, answers=ANSWERS)
+    with pytest.raises(labelling.LabellingError, match="submitting again"):
+        labelling.label_autosave(label=label, user=reader, answers={"cannot_determine": True})
+    labelling.label_autosave(label=label, user=reader, answers={}, active_seconds_delta=3)
+    assert Label.objects.get(pk=label.pk).active_seconds == 3
+
+
+@pytest.mark.django_db
+def test_a_flag_takes_the_image_out_of_the_quota_and_a_restore_puts_it_back(client_for):
+    _images(3)
+    [reader] = _readers(1)
+    annotation_set = annotation_set_create(name="s", readers=[reader], size=3, seed=1)
+    image = annotation_set.items.get(position=2).image
+    labelling.image_flag(image=image, user=reader)
+    assert reader_quota(AnnotationSet.objects.get(pk=annotation_set.pk)) == 2
+    flag = image.flags.get()
+    client_for(Role.ADMINISTRATOR).post(
+        reverse("annotation:flag_resolve", args=[flag.pk]), {"decision": "restored"}
+    )
+    assert reader_quota(AnnotationSet.objects.get(pk=annotation_set.pk)) == 3
+    assert LabelSlot.objects.filter(done=False).count() == 3

@@ -162,5 +162,9 @@ def asgi_server(settings, redis_url, server_env):
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # a request still in flight: do not wait for it
+            process.kill()
+            process.wait()
         channel_layers.backends.clear()
