@@ -102,10 +102,19 @@ def image_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "annotation/image_detail.html", {"image": image, "frames": frames})
 
 
-def _serve(field, content_type: str) -> FileResponse:
+INLINE_BYTES = 4 * 1024 * 1024
+
+
+def _serve(field, content_type: str) -> HttpResponse:
+    """The stored file; small ones in one piece (under ASGI each streamed chunk costs a
+    thread hop), larger ones streamed."""
     if not field:
         raise Http404("No file")
-    response = FileResponse(field.open("rb"), content_type=content_type)
+    if field.size <= INLINE_BYTES:
+        with field.open("rb") as handle:
+            response = HttpResponse(handle.read(), content_type=content_type)
+    else:
+        response = FileResponse(field.open("rb"), content_type=content_type)
     response["Cache-Control"] = "private, max-age=3600"
     return response
 

@@ -24,10 +24,11 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench_setup import django_setup, fresh_postgres  # noqa: E402  # beside this file
+
 ANSWERS = {
     "adnexal": True,
     "lesion": False,
@@ -40,29 +41,16 @@ ANSWERS = {
 
 def setup_database(database_url: str, var_dir: Path, users: int) -> dict:
     """Child process: migrate, make 5000 small images and a set, return session cookies."""
-    os.environ.update(
-        {
-            "DATABASE_URL": database_url,
-            "VAR_DIR": str(var_dir),
-            "MEDIA_ROOT": str(var_dir / "media"),
-            "DJANGO_SETTINGS_MODULE": "ovarian_web.settings",
-        }
-    )
-    os.environ.pop("REDIS_URL", None)
-    import django
-
-    django.setup()
+    django_setup(database_url, var_dir, migrate=True)
     import numpy as np
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.models import Group, User
     from django.contrib.sessions.backends.db import SessionStore
-    from django.core.management import call_command
 
     from annotation import services
     from annotation.annotation_sets import annotation_set_create
     from annotation.image_prep import PreparedFile, encode_frame
 
-    call_command("migrate", verbosity=0)
     center = services.center_upsert(
         code="B", name="Bench", is_internal=True, is_oncology_center=False
     )
@@ -194,16 +182,7 @@ def bare_view_rate(port: int, users: int, requests_each: int) -> float:
 
 def check_and_export(database_url: str, var_dir: Path, set_id: int) -> dict:
     """Child process: over-served images, and the time of the full CSV export."""
-    os.environ.update(
-        {
-            "DATABASE_URL": database_url,
-            "VAR_DIR": str(var_dir),
-            "DJANGO_SETTINGS_MODULE": "ovarian_web.settings",
-        }
-    )
-    import django
-
-    django.setup()
+    django_setup(database_url, var_dir, migrate=False)
     from django.db.models import Count, F
 
     from annotation import label_stats
@@ -230,19 +209,6 @@ def check_and_export(database_url: str, var_dir: Path, set_id: int) -> dict:
         "export_seconds": time.perf_counter() - started,
         "export_rows": len(rows),
     }
-
-
-def fresh_postgres(url: str) -> str:
-    import psycopg2
-
-    name = "ovascan_label_bench"
-    connection = psycopg2.connect(url)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {name}")
-        cursor.execute(f"CREATE DATABASE {name}")
-    connection.close()
-    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
 
 
 def child(step: str, *args) -> dict:
@@ -273,7 +239,11 @@ def main() -> None:
     from ovarian_web.local_services import free_port, uvicorn_command, wait_for_port
 
     work = Path(tempfile.mkdtemp(prefix="label-bench-"))
-    url = fresh_postgres(args.postgres) if args.postgres else f"sqlite:///{work / 'db.sqlite3'}"
+    url = (
+        fresh_postgres(args.postgres, "ovascan_label_bench")
+        if args.postgres
+        else f"sqlite:///{work / 'db.sqlite3'}"
+    )
     print(f"database: {'PostgreSQL' if args.postgres else 'SQLite'}; setting up 5000 images…")
     prepared = child("setup", url, work, 40)
     port = free_port()

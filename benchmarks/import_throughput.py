@@ -13,16 +13,15 @@ and prints frames per second and the ratio import / bare decoding.
 import argparse
 import io
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench_setup import django_setup, fresh_postgres  # noqa: E402  # beside this file
 
 
 def to_jpeg_baseline(source: Path, target: Path) -> int:
@@ -52,24 +51,11 @@ def to_jpeg_baseline(source: Path, target: Path) -> int:
 
 def measure_import(folder: Path, database_url: str, var_dir: Path) -> None:
     """Child process: migrate a fresh database, import the folder, print seconds as JSON."""
-    os.environ.update(
-        {
-            "DATABASE_URL": database_url,
-            "VAR_DIR": str(var_dir),
-            "MEDIA_ROOT": str(var_dir / "media"),
-            "DJANGO_SETTINGS_MODULE": "ovarian_web.settings",
-        }
-    )
-    os.environ.pop("REDIS_URL", None)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    django_setup(database_url, var_dir, migrate=True)
 
     from annotation.importing import import_paths
     from annotation.services import center_upsert
 
-    call_command("migrate", verbosity=0)
     center_upsert(code="BENCH", name="Benchmark", is_internal=True, is_oncology_center=False)
     started = time.perf_counter()
     report = import_paths(paths=[folder], center_code="BENCH")
@@ -77,19 +63,6 @@ def measure_import(folder: Path, database_url: str, var_dir: Path) -> None:
     print(
         json.dumps({"seconds": seconds, "imported": report.imported, "failed": len(report.failed)})
     )
-
-
-def fresh_postgres(url: str) -> str:
-    import psycopg2
-
-    name = "ovascan_import_bench"
-    connection = psycopg2.connect(url)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {name}")
-        cursor.execute(f"CREATE DATABASE {name}")
-    connection.close()
-    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
 
 
 def run_child(folder: Path, database_url: str, work: Path, label: str) -> dict:
@@ -146,7 +119,7 @@ def main() -> None:
     print(f"bare dcmread + pixel_array: {bare:.1f} frames/s")
     targets = [("SQLite", f"sqlite:///{work / 'bench.sqlite3'}")]
     if args.postgres:
-        targets.append(("PostgreSQL", fresh_postgres(args.postgres)))
+        targets.append(("PostgreSQL", fresh_postgres(args.postgres, "ovascan_import_bench")))
     for label, url in targets:
         result = run_child(folder, url, work, label)
         rate = result["imported"] / result["seconds"]
