@@ -343,3 +343,42 @@ def test_a_flag_takes_the_image_out_of_the_quota_and_a_restore_puts_it_back(clie
     )
     assert reader_quota(AnnotationSet.objects.get(pk=annotation_set.pk)) == 3
     assert LabelSlot.objects.filter(done=False).count() == 3
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"adnexal": "maybe"},
+        {"dimension": "4d"},
+        {"unknown": True},
+        {"cannot_determine_reason": "x" * 501},
+        {"cannot_determine": "yes"},
+        {"active_seconds_delta": "soon"},
+    ],
+)
+def test_hostile_answers_are_refused_with_a_reason(client, body):
+    _images(1)
+    [reader] = _readers(1)
+    annotation_set = annotation_set_create(name="s", readers=[reader], size=1, seed=1)
+    client.force_login(reader)
+    label = client.post(reverse("labelling-next", args=[annotation_set.pk])).json()["label"]
+    response = client.patch(
+        reverse("labelling-label", args=[label["id"]]), body, content_type="application/json"
+    )
+    assert response.status_code == 400 and response.json()["detail"]
+    assert Label.objects.get(pk=label["id"]).adnexal is None
+
+
+@pytest.mark.django_db
+def test_next_refuses_a_malformed_exclude_list(client):
+    _images(1)
+    [reader] = _readers(1)
+    annotation_set = annotation_set_create(name="s", readers=[reader], size=1, seed=1)
+    client.force_login(reader)
+    response = client.post(
+        reverse("labelling-next", args=[annotation_set.pk]),
+        {"exclude": ["1; DROP TABLE"]},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
