@@ -6,7 +6,7 @@ The tissue region comes from the Sequence of Ultrasound Regions, clipped to the
 pixel matrix because real files declare regions that run past it.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,6 @@ class DicomImage:
     pixel_spacing_mm: float | None = None
     is_3d: bool = False
     doppler: bool = False
-    extra: dict = field(default_factory=dict)
 
 
 def _to_uint8(frame: np.ndarray, ds: pydicom.Dataset) -> np.ndarray:
