@@ -1,7 +1,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from annotation.models import DemoDataJob, Exam, Image, Patient
+from annotation.models import AnnotationSet, DemoDataJob, Exam, Image, Patient
 
 from .roles import IMAGE_ROLES, role_required
 
@@ -14,4 +14,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "images": Image.objects.count(),
     }
     running = DemoDataJob.objects.filter(status__in=["queued", "running"]).exists()
-    return render(request, "home.html", {"counts": counts, "jobs_running": running})
+    adjudicating = AnnotationSet.objects.filter(adjudicator=request.user).order_by("name")
+    return render(
+        request,
+        "home.html",
+        {"counts": counts, "jobs_running": running, "adjudicating": adjudicating},
+    )
