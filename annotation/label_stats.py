@@ -4,7 +4,7 @@ Agreement statistics come from studies.stats (Django-free, shared by every layer
 """
 
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import timedelta
 from itertools import combinations
 
@@ -124,7 +124,8 @@ def open_disagreements(annotation_set: AnnotationSet) -> list[int]:
 
 def agreement(annotation_set: AnnotationSet) -> dict:
     """Per question: pairwise Cohen's kappa, Krippendorff's alpha, each reader against the
-    consensus (agreement, kappa, confusion table), and alpha week by week (drift)."""
+    reference (the adjudicated answer, else the other readers' majority: agreement, kappa,
+    confusion table), and alpha week by week (drift)."""
     rows = submitted_rows(annotation_set)
     consensus_by_item = {row["item_id"]: row for row in consensus_rows(annotation_set)}
     names = {row["reader_id"]: row["reader__username"] for row in rows}
@@ -151,19 +152,19 @@ def agreement(annotation_set: AnnotationSet) -> dict:
                         "readers": [names[first], names[second]],
                         "n": len(shared),
                         "kappa": kappa.kappa,
-                        "ci_low": kappa.ci_low,
-                        "ci_high": kappa.ci_high,
+                        # a Wald interval can run past kappa's range: clip it there
+                        "ci_low": None if kappa.ci_low is None else max(kappa.ci_low, -1.0),
+                        "ci_high": None if kappa.ci_high is None else min(kappa.ci_high, 1.0),
                     }
                 )
         per_reader = []
         for reader, given in sorted(answers.items(), key=lambda item: names[item[0]]):
             paired = [
-                (value, consensus_by_item[item][question])
+                (value, reference)
                 for item, value in given.items()
-                if item in consensus_by_item
-                and value is not None
-                and consensus_by_item[item][question] not in (None, "")
-                and consensus_by_item[item]["rule"] != "single reader"
+                if value is not None
+                and (reference := _reference(item, reader, question, answers, consensus_by_item))
+                is not None
             ]
             confusion: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
             for value, agreed in paired:
@@ -191,6 +192,25 @@ def agreement(annotation_set: AnnotationSet) -> dict:
             ],
         }
     return result
+
+
+def _reference(item: int, reader: int, question: str, answers: dict, consensus_by_item: dict):
+    """What a reader is compared with: the adjudicated answer where there is one, else the
+    majority of the other readers of the image (none on a tie or when nobody else read it)."""
+    row = consensus_by_item.get(item)
+    if row is not None and row["rule"] == "adjudicated":
+        return row[question] if row[question] not in (None, "") else None
+    others = [
+        given[item]
+        for other, given in answers.items()
+        if other != reader and given.get(item) is not None
+    ]
+    if not others:
+        return None
+    counts = Counter(others).most_common()
+    if len(counts) > 1 and counts[0][1] == counts[1][1]:
+        return None
+    return counts[0][0]
 
 
 def label_export_rows(annotation_set: AnnotationSet) -> list[dict]:

@@ -258,3 +258,20 @@ def test_the_api_exports_as_json_and_csv_and_reports_progress(two_readers_set, c
         .status_code
         == 403
     )
+
+
+@pytest.mark.django_db
+def test_before_adjudication_each_reader_is_compared_with_the_others_majority():
+    _images(4)
+    readers = [UserFactory(role=Role.RADIOLOGIST, username=n) for n in ("a", "b", "c")]
+    annotation_set = annotation_set_create(
+        name="three", readers=readers, size=4, seed=2, readers_per_image=3
+    )
+    for reader in readers:
+        odd = reader.username == "c"
+        _read_all(annotation_set, reader, lambda label, odd=odd: {**YES, "lesion": not odd})
+    per_reader = {
+        r["reader"]: r for r in label_stats.agreement(annotation_set)["lesion"]["readers"]
+    }
+    assert per_reader["a"]["agreement"] == 1.0 and per_reader["a"]["n"] == 4  # b, c, d: 2 to 1
+    assert per_reader["c"]["agreement"] == 0.0 and per_reader["c"]["n"] == 4
