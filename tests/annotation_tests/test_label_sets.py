@@ -263,9 +263,9 @@ def test_the_api_exports_as_json_and_csv_and_reports_progress(two_readers_set, c
 @pytest.mark.django_db
 def test_before_adjudication_each_reader_is_compared_with_the_others_majority():
     _images(4)
-    readers = [UserFactory(role=Role.RADIOLOGIST, username=n) for n in ("a", "b", "c")]
+    readers = [UserFactory(role=Role.RADIOLOGIST, username=n) for n in ("a", "b", "c", "d")]
     annotation_set = annotation_set_create(
-        name="three", readers=readers, size=4, seed=2, readers_per_image=3
+        name="four", readers=readers, size=4, seed=2, readers_per_image=4
     )
     for reader in readers:
         odd = reader.username == "c"
