@@ -6,7 +6,8 @@ Creates a fresh database (PostgreSQL with --postgres, else SQLite) with a 5000-i
 starts the production server on it (uvicorn, --workers processes), and drives simulated
 radiologists over keep-alive HTTP connections, each looping: submit the answers of the
 current image + get the next one, then fetch the next image's pixels. Two runs:
-saturation (10 users, no pause) and realistic (30 users, 2 s looking at each image).
+saturation (10 users, no pause) and realistic (30 users, each looking 1 to 3 s, 2 s on
+average, at each image, starting at random moments).
 Prints median and p95 latency of "submit + next" and of the image fetch, labelled images
 per second, errors and over-served images, and as the baseline in the same run the
 requests per second of a bare Django view (the login page) on the same server. Then
@@ -17,6 +18,7 @@ import argparse
 import http.client
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -109,7 +111,11 @@ def run(port: int, set_id: int, sessions: list[str], rounds: int, pause: float) 
     submit_next, fetch, errors, labelled = [], [], [], [0]
     lock = threading.Lock()
 
-    def radiologist(session: str) -> None:
+    def radiologist(session: str, number: int) -> None:
+        # People do not act in step: each starts at a random moment and looks for a random
+        # time around `pause` (seeded, so runs compare).
+        rng = random.Random(number)
+        time.sleep(rng.uniform(0, pause))
         client = Client(port, session)
         status, body = client.call("POST", f"/api/labelling/sets/{set_id}/next/")
         if status != 200:
@@ -122,7 +128,7 @@ def run(port: int, set_id: int, sessions: list[str], rounds: int, pause: float) 
             fetched = time.perf_counter()
             if status != 200:
                 errors.append(status)
-            time.sleep(pause)  # looking at the image
+            time.sleep(rng.uniform(0.5 * pause, 1.5 * pause))  # looking at the image
             began = time.perf_counter()
             status, body = client.call(
                 "POST", f"/api/labelling/labels/{current['label']['id']}/submit/", ANSWERS
@@ -141,7 +147,10 @@ def run(port: int, set_id: int, sessions: list[str], rounds: int, pause: float) 
                 return
             current = json.loads(body)
 
-    threads = [threading.Thread(target=radiologist, args=(s,)) for s in sessions]
+    threads = [
+        threading.Thread(target=radiologist, args=(session, number))
+        for number, session in enumerate(sessions)
+    ]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
