@@ -286,7 +286,7 @@ def main() -> None:
                 pause,
             )
             print(
-                f"{label} ({users} users, {pause:g} s per image): "
+                f"{label} ({users} users, {pause:g} s per image on average): "
                 f"{result['rate']:.1f} labelled images/s ({result['rate'] / bare:.2f} of the "
                 f"bare view's rate); submit+next median {result['submit_next_median_ms']:.1f} "
                 f"ms, p95 {result['submit_next_p95_ms']:.1f} ms; image fetch median "
