@@ -9,6 +9,7 @@ from rest_framework.routers import DefaultRouter
 
 from annotation import api as annotation_api
 from annotation import labelling_api
+from studies import api as studies_api
 
 from .roles import ROLE_LABELS, user_roles
 
@@ -45,6 +46,11 @@ def me(request):
 urlpatterns = [
     path("me/", me, name="api-me"),
     path("labelling/sets/", labelling_api.labelling_sets, name="labelling-sets"),
+    path(
+        "reader-studies/<str:name>/results/",
+        studies_api.reader_study_results_api,
+        name="reader-study-results",
+    ),
     path(
         "annotation-sets/<int:set_id>/progress/",
         labelling_api.annotation_set_progress,

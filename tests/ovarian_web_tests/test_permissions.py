@@ -65,6 +65,7 @@ MATRIX = {
     "annotation:labelling_list": ("get", (R,), None),
     "annotation:labelling_screen": ("get", (R,), lambda o: {"set_id": o["set"].pk}),
     "labelling-sets": ("get", (R,), None),
+    "reader-study-results": ("get", (CO, A), lambda o: {"name": "no-such-study"}),
     "annotation-set-progress": ("get", (CO, A), lambda o: {"set_id": o["set"].pk}),
     "annotation-set-export": (
         "get",
@@ -185,6 +186,7 @@ def test_anonymous_users_see_only_the_login_page(client, objects, name):
             "import-",
             "labelling-",
             "annotation-set-",
+            "reader-study-",
         )
     ):
         assert response.status_code in (401, 403)
