@@ -20,6 +20,7 @@ from .clinical_import import clinical_csv_import
 from .demo_labels import demo_labels_load
 from .import_jobs import import_job_execute
 from .models import DemoDataJob, ImportJob, ImportSource
+from .signals import demo_data_loaded
 from .synthetic import generate_dataset
 
 Progress = Callable[[int, int], None]
@@ -73,6 +74,7 @@ def demo_data_generate(
         raise ValueError(f"the demo image import failed: {job.error}")
     trainee = get_user_model().objects.filter(username="radiologist").first()
     labels = demo_labels_load(data_dir=data_dir, trainee=trainee)
+    demo_data_loaded.send(sender=DemoDataJob, data_dir=data_dir)
     return {
         "labels": labels,
         "centers": len(manifest["centers"]),

@@ -68,3 +68,17 @@ def test_the_simulated_radiologists_labels_come_with_the_demo(data_dir):
     assert AnnotationSet.objects.get(name=TRY_SET).readers.get().reader == trainee
     again = demo_data_generate(patients=PATIENTS, seed=14)
     assert again["labels"] == {"labels": 0} and Label.objects.count() == len(rows)
+
+
+def test_the_simulated_reader_study_comes_with_the_demo(data_dir):
+    from studies.demo import DEMO_STUDY
+    from studies.models import ImportedReaderStudy
+    from studies.results import reader_study_results
+
+    demo_data_generate(patients=30, seed=15)
+    study = ImportedReaderStudy.objects.get(name=DEMO_STUDY)
+    results = reader_study_results(study)
+    assert set(results["pooled"]) == {"unaided", "aided"}
+    assert results["mrmc"]["auc"]["rrrc"]["difference"] is not None
+    demo_data_generate(patients=30, seed=15)  # a second run adds nothing
+    assert ImportedReaderStudy.objects.filter(name=DEMO_STUDY).count() == 1
