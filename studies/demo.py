@@ -21,22 +21,25 @@ def demo_reader_study_load(*, data_dir: Path, **kwargs) -> None:
         for exam in manifest["exams"]
         if exam["pathology"]
     }
+    with (data_dir / "reader_reads.csv").open(newline="") as handle:
+        reads = list(csv.DictReader(handle))
+    if not reads:  # a tiny demo has no operated exam, so nothing was read
+        return
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["reader", "case", "modality", "truth", "rating", "decision", "seconds"])
-    with (data_dir / "reader_reads.csv").open(newline="") as handle:
-        for row in csv.DictReader(handle):
-            writer.writerow(
-                [
-                    row["reader"],
-                    row["accession_number"],
-                    row["arm"],
-                    truth[row["accession_number"]],
-                    row["confidence"],
-                    row["malignant"],
-                    row["seconds_spent"],
-                ]
-            )
+    for row in reads:
+        writer.writerow(
+            [
+                row["reader"],
+                row["accession_number"],
+                row["arm"],
+                truth[row["accession_number"]],
+                row["confidence"],
+                row["malignant"],
+                row["seconds_spent"],
+            ]
+        )
     reader_study_import(
         name=DEMO_STUDY,
         data=out.getvalue().encode(),
