@@ -192,15 +192,35 @@ def labelling_label(request, pk: int):
 @api_view(["POST"])
 @permission_classes([IsRadiologist])
 def labelling_submit(request, pk: int):
+    """Submit (or correct) answers. With `"next": true` (and an optional `exclude` list of
+    label ids) the reply also carries the next image as `next`: one round trip per image."""
     label = _own_label(request, pk)
     answers = dict(request.data)
     answers.pop("active_seconds_delta", None)  # time travels with autosave
+    want_next = bool(answers.pop("next", False))
+    exclude = answers.pop("exclude", None) or []
+    if not isinstance(exclude, list) or not all(isinstance(pk, int) for pk in exclude):
+        return Response({"detail": "exclude is a list of label ids"}, status=400)
     try:
         label, _ = labelling.label_submit(label=label, user=request.user, answers=answers)
     except labelling.LabellingError as error:
         return Response({"detail": str(error), "missing": error.missing}, status=400)
     label = Label.objects.select_related("item__image", "item__annotation_set").get(pk=label.pk)
-    return _label_response(label, label.item.annotation_set, request.user)
+    response = _label_response(label, label.item.annotation_set, request.user)
+    if want_next:
+        following = labelling.label_next(
+            annotation_set=label.item.annotation_set,
+            reader=request.user,
+            exclude=(label.pk, *exclude),
+        )
+        response.data["next"] = None
+        if following is not None:
+            following = Label.objects.select_related("item__image").get(pk=following.pk)
+            response.data["next"] = {
+                "label": LabelSerializer(following).data,
+                "image": image_payload(following.item.image),
+            }
+    return response
 
 
 @extend_schema(responses={200: dict, 404: None})

@@ -382,3 +382,26 @@ def test_next_refuses_a_malformed_exclude_list(client):
         content_type="application/json",
     )
     assert response.status_code == 400
+
+
+@pytest.mark.django_db
+def test_submit_can_bring_the_next_image_in_the_same_round_trip(client):
+    _images(2)
+    [reader] = _readers(1)
+    annotation_set = annotation_set_create(name="s", readers=[reader], size=2, seed=1)
+    client.force_login(reader)
+    first = client.post(reverse("labelling-next", args=[annotation_set.pk])).json()
+    body = client.post(
+        reverse("labelling-submit", args=[first["label"]["id"]]),
+        {**ANSWERS, "next": True},
+        content_type="application/json",
+    ).json()
+    assert body["label"]["status"] == "submitted"
+    assert body["next"]["label"]["id"] != first["label"]["id"]
+    assert body["next"]["image"]["id"] != first["image"]["id"]
+    last = client.post(
+        reverse("labelling-submit", args=[body["next"]["label"]["id"]]),
+        {**ANSWERS, "next": True},
+        content_type="application/json",
+    ).json()
+    assert last["next"] is None and last["progress"] == {"done": 2, "quota": 2}
