@@ -116,6 +116,15 @@ def _own_label(request, pk: int) -> Label:
     )
 
 
+def _exclude_ids(value) -> tuple[int, ...] | None:
+    """Label ids the client already holds (prefetching); None when malformed."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(pk, int) for pk in value):
+        return None
+    return tuple(value)
+
+
 def _set_for(request, set_id: int) -> AnnotationSet:
     annotation_set = get_object_or_404(AnnotationSet, pk=set_id)
     if not labelling.is_reader(annotation_set, request.user):
@@ -156,13 +165,16 @@ def labelling_sets(request):
 @permission_classes([IsRadiologist])
 def labelling_next(request, set_id: int):
     """Resume the unfinished image, or lease the next; 204 when this reader's share is done."""
-    annotation_set = _set_for(request, set_id)
-    exclude = request.data.get("exclude") or [] if isinstance(request.data, dict) else []
-    if not all(isinstance(pk, int) for pk in exclude):
+    annotation_set = get_object_or_404(AnnotationSet, pk=set_id)
+    exclude = _exclude_ids(request.data.get("exclude") if isinstance(request.data, dict) else None)
+    if exclude is None:
         return Response({"detail": "exclude is a list of label ids"}, status=400)
-    label = labelling.label_next(
-        annotation_set=annotation_set, reader=request.user, exclude=tuple(exclude)
-    )
+    try:  # the service checks that the reader is on the set
+        label = labelling.label_next(
+            annotation_set=annotation_set, reader=request.user, exclude=exclude
+        )
+    except labelling.LabellingError:
+        raise Http404("No such set among yours") from None
     if label is None:
         return Response(status=status.HTTP_204_NO_CONTENT)
     label = Label.objects.select_related("item__image").get(pk=label.pk)
@@ -198,8 +210,8 @@ def labelling_submit(request, pk: int):
     answers = dict(request.data)
     answers.pop("active_seconds_delta", None)  # time travels with autosave
     want_next = bool(answers.pop("next", False))
-    exclude = answers.pop("exclude", None) or []
-    if not isinstance(exclude, list) or not all(isinstance(pk, int) for pk in exclude):
+    exclude = _exclude_ids(answers.pop("exclude", None))
+    if exclude is None:
         return Response({"detail": "exclude is a list of label ids"}, status=400)
     try:
         label, _ = labelling.label_submit(label=label, user=request.user, answers=answers)

@@ -56,6 +56,13 @@ def _readers(count: int):
     return [UserFactory(role=Role.RADIOLOGIST) for _ in range(count)]
 
 
+def _solo_set(count: int):
+    """A set of `count` new images for one new radiologist."""
+    _images(count)
+    [reader] = _readers(1)
+    return annotation_set_create(name="s", readers=[reader], size=count, seed=1), reader
+
+
 @pytest.mark.django_db
 def test_the_same_seed_draws_the_same_images_and_caps_hold():
     _images(40, per_exam=4)
@@ -145,9 +152,7 @@ def test_ten_readers_pressing_next_at_once_never_overserve_an_image():
 
 @pytest.mark.django_db
 def test_a_closed_tab_resumes_the_unfinished_image_with_its_answers():
-    _images(3)
-    [reader] = _readers(1)
-    annotation_set = annotation_set_create(name="s", readers=[reader], size=3, seed=1)
+    annotation_set, reader = _solo_set(3)
     label = labelling.label_next(annotation_set=annotation_set, reader=reader)
     labelling.label_autosave(
         label=label, user=reader, answers={"adnexal": True}, active_seconds_delta=4.5
@@ -158,9 +163,7 @@ def test_a_closed_tab_resumes_the_unfinished_image_with_its_answers():
 
 @pytest.mark.django_db
 def test_a_double_submission_is_stored_once_and_a_correction_is_audited():
-    _images(2)
-    [reader] = _readers(1)
-    annotation_set = annotation_set_create(name="s", readers=[reader], size=2, seed=1)
+    annotation_set, reader = _solo_set(2)
     label = labelling.label_next(annotation_set=annotation_set, reader=reader)
     labelling.label_submit(label=label, user=reader, answers=ANSWERS)
     submitted_at = Label.objects.get(pk=label.pk).submitted_at
@@ -181,9 +184,7 @@ def test_a_double_submission_is_stored_once_and_a_correction_is_audited():
 
 @pytest.mark.django_db
 def test_missing_answers_are_named_and_cannot_be_determined_needs_none():
-    _images(2)
-    [reader] = _readers(1)
-    annotation_set = annotation_set_create(name="s", readers=[reader], size=2, seed=1)
+    annotation_set, reader = _solo_set(2)
     label = labelling.label_next(annotation_set=annotation_set, reader=reader)
     with pytest.raises(labelling.LabellingError) as refused:
         labelling.label_submit(label=label, user=reader, answers={"adnexal": True})
@@ -252,9 +253,7 @@ def test_readers_see_only_their_own_labels_and_cannot_answer_for_others(client):
 
 @pytest.mark.django_db
 def test_the_api_runs_a_session_next_submit_back_and_done(client):
-    _images(2)
-    [reader] = _readers(1)
-    annotation_set = annotation_set_create(name="s", readers=[reader], size=2, seed=1)
+    annotation_set, reader = _solo_set(2)
     client.force_login(reader)
     first = client.post(reverse("labelling-next", args=[annotation_set.pk])).json()
     assert first["image"]["frames"] == [f"/images/{first['image']['id']}/file"]
@@ -294,9 +293,7 @@ def test_the_api_runs_a_session_next_submit_back_and_done(client):
 
 @pytest.mark.django_db
 def test_a_flagged_image_is_hidden_from_everyone_but_administrators(client):
-    _images(2)
-    [reader] = _readers(1)
-    annotation_set = annotation_set_create(name="s", readers=[reader], size=2, seed=1)
+    annotation_set, reader = _solo_set(2)
     client.force_login(reader)
     body = client.post(reverse("labelling-next", args=[annotation_set.pk])).json()
     image_id = body["image"]["id"]
@@ -315,9 +312,7 @@ def test_a_flagged_image_is_hidden_from_everyone_but_administrators(client):
 
 @pytest.mark.django_db
 def test_autosave_keeps_the_lease_and_cannot_half_change_a_submitted_label():
-    _images(1)
-    [reader] = _readers(1)
-    annotation_set = annotation_set_create(name="s", readers=[reader], size=1, seed=1)
+    annotation_set, reader = _solo_set(1)
     label = labelling.label_next(annotation_set=annotation_set, reader=reader)
     LabelSlot.objects.update(leased_until=timezone.now())
     labelling.label_autosave(label=label, user=reader, answers={"lesion": True})
@@ -331,9 +326,7 @@ def test_autosave_keeps_the_lease_and_cannot_half_change_a_submitted_label():
 
 @pytest.mark.django_db
 def test_a_flag_takes_the_image_out_of_the_quota_and_a_restore_puts_it_back(client_for):
-    _images(3)
-    [reader] = _readers(1)
-    annotation_set = annotation_set_create(name="s", readers=[reader], size=3, seed=1)
+    annotation_set, reader = _solo_set(3)
     image = annotation_set.items.get(position=2).image
     labelling.image_flag(image=image, user=reader)
     assert reader_quota(AnnotationSet.objects.get(pk=annotation_set.pk)) == 2
@@ -358,9 +351,7 @@ def test_a_flag_takes_the_image_out_of_the_quota_and_a_restore_puts_it_back(clie
     ],
 )
 def test_hostile_answers_are_refused_with_a_reason(client, body):
-    _images(1)
-    [reader] = _readers(1)
-    annotation_set = annotation_set_create(name="s", readers=[reader], size=1, seed=1)
+    annotation_set, reader = _solo_set(1)
     client.force_login(reader)
     label = client.post(reverse("labelling-next", args=[annotation_set.pk])).json()["label"]
     response = client.patch(
@@ -372,9 +363,7 @@ def test_hostile_answers_are_refused_with_a_reason(client, body):
 
 @pytest.mark.django_db
 def test_next_refuses_a_malformed_exclude_list(client):
-    _images(1)
-    [reader] = _readers(1)
-    annotation_set = annotation_set_create(name="s", readers=[reader], size=1, seed=1)
+    annotation_set, reader = _solo_set(1)
     client.force_login(reader)
     response = client.post(
         reverse("labelling-next", args=[annotation_set.pk]),
@@ -386,9 +375,7 @@ def test_next_refuses_a_malformed_exclude_list(client):
 
 @pytest.mark.django_db
 def test_submit_can_bring_the_next_image_in_the_same_round_trip(client):
-    _images(2)
-    [reader] = _readers(1)
-    annotation_set = annotation_set_create(name="s", readers=[reader], size=2, seed=1)
+    annotation_set, reader = _solo_set(2)
     client.force_login(reader)
     first = client.post(reverse("labelling-next", args=[annotation_set.pk])).json()
     body = client.post(
