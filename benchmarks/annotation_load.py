@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench_setup import django_setup, fresh_postgres  # noqa: E402  # beside this file
+from bench_setup import child_json, django_setup, fresh_postgres  # noqa: E402  # beside this file
 
 ANSWERS = {
     "adnexal": True,
@@ -221,17 +221,6 @@ def check_and_export(database_url: str, var_dir: Path, set_id: int) -> dict:
     }
 
 
-def child(step: str, *args) -> dict:
-    output = subprocess.run(
-        [sys.executable, __file__, "--step", step, *map(str, args)],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--postgres")
@@ -255,7 +244,7 @@ def main() -> None:
         else f"sqlite:///{work / 'db.sqlite3'}"
     )
     print(f"database: {'PostgreSQL' if args.postgres else 'SQLite'}; setting up 5000 images…")
-    prepared = child("setup", url, work, 40)
+    prepared = child_json(__file__, "--step", "setup", url, work, 40)
     port = free_port()
     env = {
         **os.environ,
@@ -297,7 +286,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
-    checked = child("check", url, work, prepared["set"])
+    checked = child_json(__file__, "--step", "check", url, work, prepared["set"])
     print(f"over-served images: {checked['over_served']}; labels stored {checked['labels']}")
     print(f"CSV export of {checked['export_rows']} labels: {checked['export_seconds']:.3f} s")
 

@@ -1,6 +1,9 @@
 """What the benchmarks share: a fresh database, and Django set up in a child process."""
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -36,3 +39,17 @@ def django_setup(database_url: str, var_dir: Path, *, migrate: bool) -> None:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
+
+
+def child_json(script: str, *args) -> dict:
+    """Run `script` with these arguments in a fresh process; its last line of output, as JSON.
+
+    Each measured step gets its own process, so it gets its own Django settings."""
+    output = subprocess.run(
+        [sys.executable, script, *map(str, args)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(script).resolve().parent.parent,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])

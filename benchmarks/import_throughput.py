@@ -13,7 +13,6 @@ and prints frames per second and the ratio import / bare decoding.
 import argparse
 import io
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench_setup import django_setup, fresh_postgres  # noqa: E402  # beside this file
+from bench_setup import child_json, django_setup, fresh_postgres  # noqa: E402  # beside this file
 
 
 def to_jpeg_baseline(source: Path, target: Path) -> int:
@@ -68,23 +67,9 @@ def measure_import(folder: Path, database_url: str, var_dir: Path) -> None:
 def run_child(folder: Path, database_url: str, work: Path, label: str) -> dict:
     var_dir = work / label
     var_dir.mkdir()
-    output = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--measure",
-            str(folder),
-            "--database-url",
-            database_url,
-            "--var-dir",
-            str(var_dir),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    return child_json(
+        __file__, "--measure", folder, "--database-url", database_url, "--var-dir", var_dir
+    )
 
 
 def main() -> None:
