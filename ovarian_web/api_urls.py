@@ -9,7 +9,9 @@ from rest_framework.routers import DefaultRouter
 
 from annotation import api as annotation_api
 from annotation import labelling_api
+from inference import report_urls, training_urls
 from studies import api as studies_api
+from studies import reading_urls, results_urls
 
 from .roles import ROLE_LABELS, user_roles
 
@@ -74,5 +76,9 @@ urlpatterns = [
     path(
         "labelling/images/<int:image_id>/flag/", labelling_api.labelling_flag, name="labelling-flag"
     ),
+    *reading_urls.api_urlpatterns,
+    *results_urls.api_urlpatterns,
+    *training_urls.api_urlpatterns,
+    *report_urls.api_urlpatterns,
     path("", include(router.urls)),
 ]

@@ -20,4 +20,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("ovarian_web.api_urls")),
     path("", include("annotation.urls")),
+    path("studies/", include("studies.urls")),
+    path("ai/", include("inference.urls")),
 ]

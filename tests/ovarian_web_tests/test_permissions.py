@@ -9,6 +9,10 @@ from annotation.annotation_sets import annotation_set_create
 from annotation.models import DemoDataJob, ImageFlag, ImageSource, ImportJob
 from ovarian_web.roles import Role
 from tests.factories import ExamFactory, UserFactory
+from tests.inference_tests import perm_report, perm_training
+from tests.studies_tests import perm_reading, perm_results
+
+AREAS = (perm_reading, perm_results, perm_training, perm_report)
 
 R, CO, CL, A = Role.RADIOLOGIST, Role.COORDINATOR, Role.CLINICIAN, Role.ADMINISTRATOR
 ALL = (R, CO, CL, A)
@@ -94,6 +98,9 @@ MATRIX = {
     "import-files": ("post", (CO, A), "import"),
     "import-start": ("post", (CO, A), "import"),
 }
+for _area in AREAS:
+    assert not set(_area.MATRIX) & set(MATRIX), f"{_area.__name__} repeats a route"
+    MATRIX.update(_area.MATRIX)
 
 
 def _route_names(patterns, prefix=""):
@@ -133,7 +140,7 @@ def objects(db):
     )
     label = labelling.label_next(annotation_set=annotation_set, reader=member)
     flag = ImageFlag.objects.create(image=image, flagged_by=member)
-    return {
+    base = {
         "exam": exam,
         "patient": exam.patient,
         "image": image,
@@ -146,6 +153,9 @@ def objects(db):
         "flag": flag,
         "center": exam.center,
     }
+    for area in AREAS:
+        base.update(area.objects(base))
+    return base
 
 
 def _url(name, kwarg_key, objects):
@@ -176,19 +186,7 @@ def test_anonymous_users_see_only_the_login_page(client, objects, name):
     response = _request(client, method, _url(name, key, objects))
     if expected == "anonymous too":
         assert response.status_code == 200
-    elif name.startswith(
-        (
-            "api-",
-            "center-",
-            "exam-",
-            "image-",
-            "demo-data-job-",
-            "import-",
-            "labelling-",
-            "annotation-set-",
-            "reader-study-",
-        )
-    ):
+    elif _url(name, key, objects).startswith("/api/"):
         assert response.status_code in (401, 403)
     else:
         assert response.status_code == 302
