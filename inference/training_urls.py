@@ -1,4 +1,10 @@
-"""Routes of one area: pages (in the app's namespace) and API endpoints (under /api/)."""
+"""Routes of the models area: pages (namespace "inference") and API endpoints (under /api/)."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("heatmaps/<str:token>/", views.heatmap, name="heatmap"),
+]
 api_urlpatterns = []
