@@ -1,6 +1,10 @@
-"""The results document of an imported reader study: per reader, pooled, and MRMC.
+"""The results document of a reader study: per reader, pooled, the AI alone, ROC and MRMC.
 
-The statistics come from `studies.stats` (no formulas here). Shape of the document:
+The statistics come from `studies.stats` (no formulas here). Two documents share one
+computation (`docs/reader_study_results.md` describes both):
+
+`reader_study_results(study)` — an imported study, the document of
+`manage.py reader_study_results NAME --json` and of /api/reader-studies/<name>/results/:
 - `readers`: one object per modality and reader with `reader`, `modality`, `auc`,
   `accuracy`, `sensitivity`, `specificity`, `ppv`, `npv` (each {estimate, ci_low, ci_high},
   exact Clopper-Pearson), `kappa`, `f1` (numbers) and `median_seconds`; the decision metrics
@@ -13,22 +17,44 @@ The statistics come from `studies.stats` (no formulas here). Shape of the docume
   modality minus the reference).
 - `excluded` (only with complete_only): the readers and cases left out to make the design
   complete.
+
+`source_results(source)` — any study, from a `ResultSource` (imported or designed): the same
+keys, with more in each reader row (`auc_ci`, `kappa_ci`, `counts`, `cases`), and `study`
+(title, modalities, readers, case counts), `ai` (the AI alone on the same cases, or null) and
+`roc` (empirical ROC points and decision operating points per reader and modality, and the
+AI's).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from .models import ImportedReaderStudy
-from .stats import Estimate, auc, binary_metrics, mean_t_interval, mrmc_from_long
+from .reading_import import Reading
+from .result_sources import ResultSource, imported_study_source
+from .stats import (
+    Estimate,
+    StatsInputError,
+    auc,
+    auc_ci,
+    binary_metrics,
+    mean_t_interval,
+    mrmc_from_long,
+    roc_curve,
+)
 
 COVARIANCES = ("jackknife", "delong")
 DECISION_METRICS = ("accuracy", "sensitivity", "specificity", "ppv", "npv")
+MRMC_METRICS = ("auc", "sensitivity", "specificity")
 SHOWN = 10
+LEVEL = 0.95
 
 
 class ReaderStudyResultsError(ValueError):
@@ -46,14 +72,16 @@ def _sort_key(name: str) -> tuple[int, float | str]:
 Cell = tuple[str, str, str]  # (modality, reader, case)
 
 
-def _load(study: ImportedReaderStudy) -> tuple[dict[Cell, tuple], dict[str, int]]:
+def _cells(readings: Iterable[Reading]) -> tuple[dict[Cell, tuple], dict[str, int]]:
     cells: dict[Cell, tuple] = {}
     truth: dict[str, int] = {}
-    for modality, reader, case, label, rating, decision, seconds in study.readings.values_list(
-        "modality", "reader", "case", "truth", "rating", "decision", "seconds"
-    ):
-        cells[(modality, reader, case)] = (rating, decision, seconds)
-        truth[case] = label
+    for reading in readings:
+        cells[(reading.modality, reading.reader, reading.case)] = (
+            reading.rating,
+            reading.decision,
+            reading.seconds,
+        )
+        truth[reading.case] = reading.truth
     return cells, truth
 
 
@@ -82,10 +110,8 @@ def design_gaps(
     return gaps
 
 
-def study_design_gaps(study: ImportedReaderStudy) -> str | None:
-    """What is missing for every reader to have read every case in every modality, or None."""
-    cells, _ = _load(study)
-    modalities, readers, cases = _axes(cells, study.reference_modality)
+def _gap_message(cells: dict[Cell, tuple], reference: str) -> str | None:
+    modalities, readers, cases = _axes(cells, reference)
     gaps = design_gaps(cells, modalities, readers, cases)
     if not gaps:
         return None
@@ -94,6 +120,12 @@ def study_design_gaps(study: ImportedReaderStudy) -> str | None:
         f"{len(cases)} cases in {len(modalities)} modalities "
         f"({len(cases) * len(modalities)} readings); " + "; ".join(gaps)
     )
+
+
+def study_design_gaps(study: ImportedReaderStudy) -> str | None:
+    """What is missing for every reader to have read every case in every modality, or None."""
+    cells, _ = _cells(imported_study_source(study).readings)
+    return _gap_message(cells, study.reference_modality)
 
 
 def _complete_part(
@@ -134,30 +166,98 @@ def _pool(values: list[float | None]) -> dict[str, float | None] | None:
     return mean_t_interval(defined).as_dict() if defined else None
 
 
-def reader_study_results(
-    study: ImportedReaderStudy, *, covariance: str = "jackknife", complete_only: bool = False
-) -> dict[str, Any]:
-    """The results document (JSON-able) of an imported study; see the module docs.
+def _auc_with_ci(y: np.ndarray, scores: np.ndarray) -> dict[str, float | None]:
+    """AUC with its DeLong (logit) interval; no interval with fewer than 2 per class."""
+    try:
+        return auc_ci(y, scores, level=LEVEL).as_dict()
+    except StatsInputError:
+        try:
+            return Estimate(auc(y, scores)).as_dict()
+        except StatsInputError:
+            return Estimate(None).as_dict()
 
-    `covariance` ("jackknife" or "delong") is the AUC error covariance of the MRMC analysis;
-    sensitivity and specificity always use the jackknife. An incomplete design raises
-    ReaderStudyResultsError saying what is missing unless `complete_only`, which analyses the
-    largest complete part the greedy rule in `_complete_part` finds.
-    """
+
+def _decision_part(y: np.ndarray, decisions: np.ndarray) -> dict[str, Any]:
+    """The decision metrics of one reader (or the AI): estimates, kappa, F1 and the counts."""
+    metrics = binary_metrics(y, decisions, level=LEVEL)
+    part: dict[str, Any] = {name: _estimate(metrics[name]) for name in DECISION_METRICS}  # type: ignore[arg-type]
+    kappa = metrics["kappa"]
+    part["kappa"] = kappa.estimate  # type: ignore[union-attr]
+    part["kappa_ci"] = _estimate(kappa)  # type: ignore[arg-type]
+    part["f1"] = metrics["f1"]
+    part["counts"] = {name: metrics[name] for name in ("n", "tp", "fp", "tn", "fn")}
+    return part
+
+
+def _operating_point(part: dict[str, Any]) -> dict[str, float] | None:
+    sensitivity = part["sensitivity"]["estimate"]
+    specificity = part["specificity"]["estimate"]
+    if sensitivity is None or specificity is None:
+        return None
+    return {"fpr": 1.0 - specificity, "tpr": sensitivity}
+
+
+def _roc_points(y: np.ndarray, scores: np.ndarray) -> dict[str, list[float]]:
+    try:
+        fpr, tpr, _ = roc_curve(y, scores)
+    except StatsInputError:
+        return {"fpr": [], "tpr": []}
+    return {"fpr": [float(v) for v in fpr], "tpr": [float(v) for v in tpr]}
+
+
+def _ai_alone(
+    ai_by_case: dict[str, tuple[float, int]], cases: list[str], truth: dict[str, int]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The AI-alone row and its ROC entry, on the analysed cases the AI has a result for."""
+    scored = [case for case in cases if case in ai_by_case]
+    row: dict[str, Any] = {
+        "cases": len(scored),
+        "cases_without_ai": len(cases) - len(scored),
+        "auc": None,
+        "auc_ci": Estimate(None).as_dict(),
+        **dict.fromkeys((*DECISION_METRICS, "kappa", "kappa_ci", "f1", "counts")),
+    }
+    roc: dict[str, Any] = {"fpr": [], "tpr": [], "operating_point": None}
+    if not scored:
+        return row, roc
+    y = np.array([truth[case] for case in scored])
+    scores = np.array([float(ai_by_case[case][0]) for case in scored])
+    row["auc_ci"] = _auc_with_ci(y, scores)
+    row["auc"] = row["auc_ci"]["estimate"]
+    roc.update(_roc_points(y, scores))
+    decisions = [ai_by_case[case][1] for case in scored]
+    if all(decision in (0, 1) for decision in decisions):
+        row.update(_decision_part(y, np.array(decisions, dtype=int)))
+        roc["operating_point"] = _operating_point(row)
+    return row, roc
+
+
+def _analyse(
+    source: ResultSource, covariance: str, complete_only: bool, *, full: bool
+) -> dict[str, Any]:
     if covariance not in COVARIANCES:
         raise ReaderStudyResultsError(
             f"covariance must be one of {', '.join(COVARIANCES)}, not {covariance!r}"
         )
-    cells, truth = _load(study)
+    cells, truth = _cells(source.readings)
     if not cells:
-        raise ReaderStudyResultsError(f"reader study {study.name!r} has no readings")
-    reference = study.reference_modality
+        raise ReaderStudyResultsError(f"reader study {source.title!r} has no readings")
+    reference = source.reference_modality
     modalities, all_readers, all_cases = _axes(cells, reference)
+    if reference not in modalities:
+        raise ReaderStudyResultsError(
+            f"the reference modality {reference!r} has no readings "
+            f"(modalities read: {', '.join(modalities)})"
+        )
+    if len(modalities) < 2:
+        raise ReaderStudyResultsError(
+            f"only one modality ({reference}) has readings; the analysis compares two or more"
+        )
     readers, cases = all_readers, all_cases
     gaps = design_gaps(cells, modalities, readers, cases)
     if gaps and not complete_only:
         raise ReaderStudyResultsError(
-            study_design_gaps(study)  # type: ignore[arg-type]
+            _gap_message(cells, reference)  # type: ignore[operator]
             + ". Complete the file, or analyse the complete part only (--complete-only)."
         )
     if gaps:
@@ -167,8 +267,11 @@ def reader_study_results(
                 f"the complete part of the design is too small to analyse ({len(readers)} "
                 f"readers, {len(cases)} cases); " + "; ".join(gaps)
             )
-    # The import stores a decision for every reading or for none.
-    has_decisions = any(value[1] is not None for value in cells.values())
+    # Decisions are analysed only when every analysed reading has one (the import stores a
+    # decision for every reading or for none).
+    has_decisions = all(
+        cells[(m, r, c)][1] is not None for m in modalities for r in readers for c in cases
+    )
     has_seconds = any(value[2] is not None for value in cells.values())
 
     rows = [
@@ -193,33 +296,39 @@ def reader_study_results(
             ]
     except ValueError as error:  # StatsInputError: e.g. fewer than 2 diseased cases
         raise ReaderStudyResultsError(str(error)) from None
-    mrmc = {
-        metric: analysis[metric]
-        for metric in ("auc", "sensitivity", "specificity")
-        if metric in analysis
-    }
+    mrmc = {metric: analysis[metric] for metric in MRMC_METRICS if metric in analysis}
 
     y = np.array([truth[c] for c in cases])
     reader_rows = []
+    roc_rows = []
     pooled_values: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for m in modalities:
         for r in readers:
             values = [cells[(m, r, c)] for c in cases]
-            entry: dict[str, Any] = {
-                "reader": r,
-                "modality": m,
-                "auc": auc(y, np.array([value[0] for value in values])),
-            }
+            ratings = np.array([value[0] for value in values], dtype=float)
+            entry: dict[str, Any] = {"reader": r, "modality": m, "auc": auc(y, ratings)}
+            decision_part: dict[str, Any] | None = None
             if has_decisions:
-                metrics = binary_metrics(y, np.array([value[1] for value in values]))
-                for name in DECISION_METRICS:
-                    entry[name] = _estimate(metrics[name])  # type: ignore[arg-type]
-                entry["kappa"] = metrics["kappa"].estimate  # type: ignore[union-attr]
-                entry["f1"] = metrics["f1"]
+                decision_part = _decision_part(y, np.array([value[1] for value in values]))
+                for name in (*DECISION_METRICS, "kappa", "f1"):
+                    entry[name] = decision_part[name]
             else:
                 entry.update(dict.fromkeys((*DECISION_METRICS, "kappa", "f1")))
             seconds = [value[2] for value in values if value[2] is not None]
             entry["median_seconds"] = statistics.median(seconds) if seconds else None
+            if full:
+                entry["auc_ci"] = _auc_with_ci(y, ratings)
+                entry["kappa_ci"] = decision_part["kappa_ci"] if decision_part else None
+                entry["counts"] = decision_part["counts"] if decision_part else None
+                entry["cases"] = len(cases)
+                roc_rows.append(
+                    {
+                        "reader": r,
+                        "modality": m,
+                        **_roc_points(y, ratings),
+                        "operating_point": _operating_point(entry) if has_decisions else None,
+                    }
+                )
             reader_rows.append(entry)
             pooled_values[m]["auc"].append(entry["auc"])
             for name in (*DECISION_METRICS, "kappa", "f1"):
@@ -239,9 +348,163 @@ def reader_study_results(
         )
 
     document: dict[str, Any] = {"readers": reader_rows, "pooled": pooled, "mrmc": mrmc}
+    if full:
+        ai_row, ai_roc = (
+            _ai_alone(source.ai_by_case, cases, truth)
+            if source.ai_by_case is not None
+            else (None, None)
+        )
+        document = {
+            "study": {
+                "title": source.title,
+                "reference": reference,
+                "modalities": modalities,
+                "readers": readers,
+                "cases": len(cases),
+                "diseased": int(y.sum()),
+                "has_decisions": has_decisions,
+                "has_seconds": has_seconds,
+                "covariance": covariance,
+                "level": LEVEL,
+            },
+            **document,
+            "ai": ai_row,
+            "roc": {"readers": roc_rows, "ai": ai_roc},
+        }
     if complete_only:
         document["excluded"] = {
             "readers": [r for r in all_readers if r not in readers],
             "cases": [c for c in all_cases if c not in cases],
         }
     return document
+
+
+def reader_study_results(
+    study: ImportedReaderStudy, *, covariance: str = "jackknife", complete_only: bool = False
+) -> dict[str, Any]:
+    """The results document (JSON-able) of an imported study; see the module docs.
+
+    `covariance` ("jackknife" or "delong") is the AUC error covariance of the MRMC analysis;
+    sensitivity and specificity always use the jackknife. An incomplete design raises
+    ReaderStudyResultsError saying what is missing unless `complete_only`, which analyses the
+    largest complete part the greedy rule in `_complete_part` finds.
+    """
+    return _analyse(imported_study_source(study), covariance, complete_only, full=False)
+
+
+def source_results(
+    source: ResultSource, covariance: str = "jackknife", complete_only: bool = False
+) -> dict[str, Any]:
+    """The full results document of any study (module docs; docs/reader_study_results.md).
+
+    Same arguments and errors as `reader_study_results`; adds `study`, `ai`, `roc` and the
+    per-reader intervals and counts.
+    """
+    return _analyse(source, covariance, complete_only, full=True)
+
+
+# Downloads ----------------------------------------------------------------------------
+
+ESTIMATE_METRICS = ("auc", *DECISION_METRICS, "kappa", "f1")
+TABLE_COLUMNS = (
+    "row",
+    "reader",
+    "modality",
+    *(f"{metric}{suffix}" for metric in ESTIMATE_METRICS for suffix in ("", "_ci_low", "_ci_high")),
+    "median_seconds",
+    "cases",
+    "tp",
+    "fp",
+    "tn",
+    "fn",
+)
+LONG_COLUMNS = ("reader", "case", "modality", "truth", "rating", "decision", "seconds")
+
+
+def _estimate_cells(metric: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return {
+            metric: value["estimate"],
+            f"{metric}_ci_low": value["ci_low"],
+            f"{metric}_ci_high": value["ci_high"],
+        }
+    return {metric: value}
+
+
+def _table_row(kind: str, reader: str, modality: str, entry: dict[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {"row": kind, "reader": reader, "modality": modality}
+    auc_value = entry.get("auc_ci") if kind != "pooled" else entry.get("auc")
+    row.update(_estimate_cells("auc", auc_value))
+    for metric in DECISION_METRICS:
+        row.update(_estimate_cells(metric, entry.get(metric)))
+    kappa = entry.get("kappa_ci") if kind != "pooled" else entry.get("kappa")
+    row.update(_estimate_cells("kappa", kappa if kappa is not None else entry.get("kappa")))
+    row.update(_estimate_cells("f1", entry.get("f1")))
+    seconds = entry.get("median_seconds")
+    row["median_seconds"] = seconds["estimate"] if isinstance(seconds, dict) else seconds
+    row["cases"] = entry.get("cases")
+    counts = entry.get("counts") or {}
+    row.update({name: counts.get(name) for name in ("tp", "fp", "tn", "fn")})
+    return row
+
+
+def results_table(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-reader table of a `source_results` document: reader rows, pooled, AI alone.
+
+    `row` is "reader", "pooled" (mean across readers, t interval) or "ai" (the AI alone).
+    """
+    table = [
+        _table_row("reader", entry["reader"], entry["modality"], entry)
+        for entry in document["readers"]
+    ]
+    for modality, metrics in document["pooled"].items():
+        pooled = {**metrics, "cases": document.get("study", {}).get("cases")}
+        table.append(_table_row("pooled", "", modality, pooled))
+    if document.get("ai"):
+        table.append(_table_row("ai", "AI alone", "", document["ai"]))
+    return table
+
+
+def _csv_text(columns: Iterable[str], rows: Iterable[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return out.getvalue()
+
+
+def results_table_csv(document: dict[str, Any]) -> str:
+    """`results_table` as CSV (columns TABLE_COLUMNS; empty cells where undefined)."""
+    return _csv_text(TABLE_COLUMNS, results_table(document))
+
+
+def readings_csv(readings: Iterable[Reading]) -> str:
+    """The readings in the long format `reader_study_import` reads (and iMRMC / RJafroc).
+
+    `decision` is written only when every reading has one (the import takes all or none),
+    `seconds` when any reading has one. Ratings keep every digit, so the file round-trips.
+    """
+    readings = sorted(
+        readings, key=lambda r: (_sort_key(r.modality), _sort_key(r.reader), _sort_key(r.case))
+    )
+    with_decision = bool(readings) and all(r.decision is not None for r in readings)
+    with_seconds = any(r.seconds is not None for r in readings)
+    columns = [
+        c
+        for c in LONG_COLUMNS
+        if (c != "decision" or with_decision) and (c != "seconds" or with_seconds)
+    ]
+    rows = (
+        {
+            "reader": r.reader,
+            "case": r.case,
+            "modality": r.modality,
+            "truth": r.truth,
+            "rating": repr(float(r.rating)),
+            **({"decision": r.decision} if with_decision else {}),
+            **({"seconds": r.seconds} if with_seconds else {}),
+        }
+        for r in readings
+    )
+    return _csv_text(columns, rows)
