@@ -131,6 +131,9 @@ class TrainingJob(Job):
         max_length=16, choices=Borderline.choices, default=Borderline.MALIGNANT
     )
     stop_requested = models.BooleanField(default=False)
+    demo = models.BooleanField(
+        default=False, help_text="Started by the demo; puts its models in service."
+    )
     history = models.JSONField(default=list, blank=True)
     result = models.ForeignKey(
         ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -191,6 +194,20 @@ class ImageExclusion(TimeStampedModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["image", "reason"], name="exclusion_unique")]
+
+
+class TriageJob(Job):
+    """Running a triage model over every image in the pool, storing its predictions."""
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    report = models.JSONField(default=dict, blank=True)
+
+    class Meta(Job.Meta):
+        pass
+
+    @property
+    def description(self) -> str:
+        return f"Triage #{self.pk} of the image pool with {self.model_version.label}"
 
 
 class InferenceJob(Job):

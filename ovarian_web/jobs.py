@@ -26,6 +26,8 @@ def job_payload(job: Job) -> dict:
         "percent": job.percent,
         "message": job.message,
         "error": job.error,
+        # Training jobs: loss and validation AUC per epoch, for the live chart.
+        **({"history": job.history} if hasattr(job, "history") else {}),
     }
 
 

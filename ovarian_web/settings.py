@@ -170,6 +170,17 @@ DICOM_PACS_AE_TITLE = env_str("DICOM_PACS_AE_TITLE", "PACS")
 # An exam counts as complete after this long without a new image for its study.
 EXAM_QUIET_SECONDS = env_int("EXAM_QUIET_SECONDS", 120, minimum=1)
 
+# Models: "auto" uses a CUDA GPU where there is one. ImageNet weights are optional local
+# files (nothing downloads); when set, training starts from them.
+INFERENCE_DEVICE = env_str("INFERENCE_DEVICE", "auto")
+INFERENCE_BATCH_SIZE = env_int("INFERENCE_BATCH_SIZE", 32, minimum=1)
+DEMO_TRAINING_EPOCHS = env_int("DEMO_TRAINING_EPOCHS", 6, minimum=1)
+PRETRAINED_WEIGHTS = {
+    "resnet50": env_str("PRETRAINED_RESNET50", ""),
+    "resnet18": env_str("PRETRAINED_RESNET18", ""),
+    "darknet19": env_str("PRETRAINED_DARKNET19", ""),
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
