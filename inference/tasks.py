@@ -5,6 +5,7 @@ from celery import shared_task
 from .cleaning import triage_job_execute
 from .inference_jobs import inference_job_execute
 from .training import training_job_execute
+from .workers import _start_heartbeat  # noqa: F401  (connects the worker heartbeat)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

@@ -4,9 +4,10 @@ MATRIX: route name -> (method, roles allowed, kwargs key or a function of the ob
 objects(base): the objects this area's rows need, made from the shared ones in `base`.
 """
 
+from inference.models import Architecture, ImageExclusion, ModelTask, TrainingJob
 from inference.selectors import HEATMAP_SALT
 from ovarian_web.roles import Role
-from tests.inference_tests.factories import exam_result_make
+from tests.inference_tests.factories import exam_result_make, model_version_make
 
 R, CO, CL, A = Role.RADIOLOGIST, Role.COORDINATOR, Role.CLINICIAN, Role.ADMINISTRATOR
 ALL = (R, CO, CL, A)
@@ -18,13 +19,40 @@ def _heatmap_token(objects):
     return {"token": signing.dumps(objects["prediction"].pk, salt=HEATMAP_SALT)}
 
 
+COORDINATION = (CO, A)
+
 MATRIX = {
     # Any role holding a signed address (pages that may show AI output hand them out).
     "inference:heatmap": ("get", ALL, _heatmap_token),
+    "inference:model_list": ("get", COORDINATION, None),
+    "inference:training_start": ("post", COORDINATION, None),
+    "inference:checkpoint_upload": ("post", COORDINATION, None),
+    "inference:ensemble_create": ("post", COORDINATION, None),
+    "inference:scoring_start": ("post", COORDINATION, None),
+    "inference:ensemble_in_service": ("post", COORDINATION, "ensemble"),
+    "inference:version_in_service": ("post", COORDINATION, "triage"),
+    "inference:version_retire": ("post", COORDINATION, "unused_version"),
+    "inference:training_detail": ("get", COORDINATION, "training_job"),
+    "inference:training_stop": ("post", COORDINATION, "training_job"),
+    "inference:training_retry": ("post", COORDINATION, "training_job"),
+    "inference:cleaning": ("get", COORDINATION, None),
+    "inference:triage_start": ("post", COORDINATION, None),
+    "inference:cleaning_apply": ("post", COORDINATION, None),
+    "inference:exclusion_restore": ("post", COORDINATION, "exclusion"),
+    "inference:workers": ("get", COORDINATION, None),
 }
 
 
 def objects(base: dict) -> dict:
     result = exam_result_make(exam=base["exam"], images=[base["image"]], probabilities=[0.7])
     prediction = base["image"].predictions.get(model_version=result.ensemble.resnet)
-    return {"result": result, "ensemble": result.ensemble, "prediction": prediction}
+    job = TrainingJob.objects.create(task="malignancy", architecture="resnet18", status="failed")
+    return {
+        "result": result,
+        "ensemble": result.ensemble,
+        "prediction": prediction,
+        "triage": model_version_make(Architecture.RESNET18, ModelTask.TRIAGE, outputs=["adnexal"]),
+        "unused_version": model_version_make(Architecture.RESNET18),
+        "training_job": job,
+        "exclusion": ImageExclusion.objects.create(image=base["image"], reason="no_lesion"),
+    }
