@@ -1,0 +1,26 @@
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from ovarian_web.roles import has_role
+
+from .live import EXAM_RESULTS_GROUP
+from .reports import RESULT_ROLES
+
+
+class ExamResultConsumer(AsyncJsonWebsocketConsumer):
+    """New exam results and status changes, for the worklists of the roles that see results."""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        allowed = await database_sync_to_async(has_role)(user, *RESULT_ROLES) if user else False
+        if not allowed:
+            await self.close(code=4403)
+            return
+        await self.channel_layer.group_add(EXAM_RESULTS_GROUP, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        await self.channel_layer.group_discard(EXAM_RESULTS_GROUP, self.channel_name)
+
+    async def exam_result(self, event: dict) -> None:
+        await self.send_json({"type": "exam.result", "row": event["payload"]})

@@ -1,0 +1,271 @@
+"""Exam results over the API: ask for scores, read results with per-image probabilities and
+signed heatmap addresses. For clinicians, coordinators and administrators; never for
+radiologists, who read exams without the AI."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation.models import Exam
+from ovarian_web.roles import HasRole
+
+from . import reports
+from .inference_jobs import NoModelInService
+from .models import Ensemble, ExamResult, InferenceJob, ResultStatus
+from .reports import RESULT_ROLES, SCORE_ROLES
+
+
+class EnsembleSerializer(serializers.ModelSerializer):
+    resnet = serializers.CharField(source="resnet.label")
+    darknet = serializers.CharField(source="darknet.label")
+
+    class Meta:
+        model = Ensemble
+        fields = [
+            "id",
+            "resnet",
+            "darknet",
+            "weight_resnet",
+            "weight_darknet",
+            "threshold",
+            "threshold_rule",
+            "sensitivity",
+            "specificity",
+            "in_service",
+            "retired",
+        ]
+
+
+class ImageScoreSerializer(serializers.Serializer):
+    image_id = serializers.IntegerField()
+    probability = serializers.FloatField(help_text="The ensemble's weighted mean probability.")
+    resnet_probability = serializers.FloatField(required=False)
+    darknet_probability = serializers.FloatField(required=False)
+    share = serializers.FloatField(help_text="This image's part of Θ (the parts add up to 1).")
+    heatmap_url = serializers.CharField(
+        help_text="Signed address of the ResNet CAM (RGBA PNG to lay over the image); "
+        "valid for 12 hours. Empty when there is none."
+    )
+    darknet_heatmap_url = serializers.CharField(required=False)
+
+
+class LeftOutSerializer(serializers.Serializer):
+    image_id = serializers.IntegerField()
+    reason = serializers.CharField()
+    reason_label = serializers.CharField()
+
+
+class ExamResultSerializer(serializers.ModelSerializer):
+    exam_id = serializers.IntegerField()
+    exam_date = serializers.DateField(source="exam.exam_date")
+    center = serializers.CharField(source="exam.center.code")
+    patient = serializers.CharField(source="exam.patient.short_pseudonym")
+    ensemble = EnsembleSerializer()
+    threshold = serializers.FloatField(source="ensemble.threshold")
+    decision = serializers.SerializerMethodField(
+        help_text='"malignant" (Θ ≥ threshold), "benign", or "" when not scored.'
+    )
+
+    class Meta:
+        model = ExamResult
+        fields = [
+            "id",
+            "exam_id",
+            "exam_date",
+            "center",
+            "patient",
+            "status",
+            "ensemble",
+            "theta_resnet",
+            "theta_darknet",
+            "score",
+            "threshold",
+            "decision",
+            "reason",
+            "created_at",
+        ]
+
+    def get_decision(self, result: ExamResult) -> str:
+        return reports.decision_of(result)
+
+
+class ExamAIStatusSerializer(serializers.Serializer):
+    exam_id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=reports.ExamStatus.choices)
+    job_id = serializers.IntegerField(allow_null=True, help_text="The scoring job at work.")
+    result = ExamResultSerializer(allow_null=True)
+    images = ImageScoreSerializer(many=True, help_text="Scored images, largest share first.")
+    left_out = LeftOutSerializer(many=True)
+    notice = serializers.CharField()
+
+
+class ScoringRequestSerializer(serializers.Serializer):
+    exam_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=10000
+    )
+
+
+class ScoringJobSerializer(serializers.ModelSerializer):
+    ensemble_id = serializers.IntegerField()
+    percent = serializers.IntegerField()
+
+    class Meta:
+        model = InferenceJob
+        fields = [
+            "id",
+            "status",
+            "ensemble_id",
+            "exam_ids",
+            "scope",
+            "automatic",
+            "progress_done",
+            "progress_total",
+            "percent",
+            "message",
+            "error",
+            "created_at",
+            "finished_at",
+        ]
+
+
+_ENSEMBLE = OpenApiParameter(
+    "ensemble",
+    int,
+    description="Results of this ensemble instead of the one in service (never mixed).",
+)
+
+
+class _ResultRoles:
+    permission_classes = [IsAuthenticated, HasRole]
+    allowed_roles = RESULT_ROLES
+
+
+def _ensemble(request) -> Ensemble | None:
+    value = request.query_params.get("ensemble", "")
+    try:
+        return reports.ensemble_for_report(int(value) if value else None)
+    except (ValueError, Ensemble.DoesNotExist):
+        raise serializers.ValidationError({"ensemble": "no such ensemble"}) from None
+
+
+@extend_schema(
+    parameters=[
+        _ENSEMBLE,
+        OpenApiParameter("center", str, description="Centre code."),
+        OpenApiParameter("date_from", OpenApiTypes.DATE, description="Exams on or after."),
+        OpenApiParameter("date_to", OpenApiTypes.DATE, description="Exams on or before."),
+        OpenApiParameter("status", str, enum=ResultStatus.values),
+    ],
+    description="Stored results of one ensemble (by default the one in service), newest exams "
+    "first. Per-image probabilities and heatmaps are in each exam's result.",
+)
+class ExamResultList(_ResultRoles, generics.ListAPIView):
+    serializer_class = ExamResultSerializer
+
+    def get_queryset(self):
+        params = self.request.query_params
+        ensemble = _ensemble(self.request)
+        if ensemble is None:
+            return ExamResult.objects.none()
+        dates = serializers.DateField(required=False, allow_null=True)
+        results = ExamResult.objects.filter(ensemble=ensemble).select_related(
+            "exam__patient", "exam__center", "ensemble__resnet", "ensemble__darknet"
+        )
+        if params.get("center"):
+            results = results.filter(exam__center__code=params["center"])
+        if params.get("date_from"):
+            results = results.filter(
+                exam__exam_date__gte=dates.to_internal_value(params["date_from"])
+            )
+        if params.get("date_to"):
+            results = results.filter(
+                exam__exam_date__lte=dates.to_internal_value(params["date_to"])
+            )
+        if params.get("status"):
+            results = results.filter(status=params["status"])
+        return results.order_by("-exam__exam_date", "-exam_id")
+
+
+class ExamResultDetail(_ResultRoles, APIView):
+    @extend_schema(
+        parameters=[_ENSEMBLE],
+        responses={200: ExamAIStatusSerializer},
+        description="An exam's AI status and result: θ per model, Θ, the decision at the "
+        "ensemble's threshold, each scored image's probabilities with a signed heatmap "
+        "address, and the images left out with the reason. Without a result yet, `status` "
+        "says why (arriving, scoring, waiting) and `result` is null.",
+    )
+    def get(self, request, exam_id: int):
+        get_object_or_404(Exam, pk=exam_id)
+        ensemble = _ensemble(request)
+        report = reports.exam_report(
+            exam_id=exam_id, ensemble_id=ensemble.pk if ensemble else None, user=request.user
+        )
+        images = []
+        for entry in report.images:
+            row = {k: v for k, v in entry.items() if k not in ("image", "hidden", "drove")}
+            for key in ("heatmap_url", "darknet_heatmap_url", "resnet_heatmap_url"):
+                if row.get(key):
+                    row[key] = request.build_absolute_uri(row[key])
+            images.append(row)
+        data = {
+            "exam_id": exam_id,
+            "status": report.status,
+            "job_id": report.job_id,
+            "result": report.result,
+            "images": images,
+            "left_out": report.left_out,
+            "notice": report.notice,
+        }
+        return Response(ExamAIStatusSerializer(data).data)
+
+
+class ScoringSubmit(APIView):
+    permission_classes = [IsAuthenticated, HasRole]
+    allowed_roles = SCORE_ROLES
+
+    @extend_schema(
+        request=ScoringRequestSerializer,
+        responses={
+            202: inline_serializer(
+                "ScoringAccepted",
+                {"job_id": serializers.IntegerField(), "exam_ids": serializers.ListField()},
+            ),
+            400: OpenApiTypes.OBJECT,
+            409: OpenApiTypes.OBJECT,
+        },
+        description="Score one or more exams with the ensemble in service. Answers 202 with "
+        "the scoring job (a job already at work on all of them is reused); 409 when no "
+        "ensemble is in service.",
+    )
+    def post(self, request):
+        serializer = ScoringRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        exam_ids = serializer.validated_data["exam_ids"]
+        try:
+            job = reports.score_request(
+                exam_ids=exam_ids, user=request.user, scope=f"API: {len(set(exam_ids))} exams"
+            )
+        except reports.ScoreRequestError as error:
+            return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
+        except NoModelInService as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        return Response(
+            {"job_id": job.pk, "exam_ids": job.exam_ids}, status=status.HTTP_202_ACCEPTED
+        )
+
+
+@extend_schema(description="A scoring job's progress; its results appear per exam once done.")
+class ScoringJobDetail(_ResultRoles, generics.RetrieveAPIView):
+    serializer_class = ScoringJobSerializer
+    queryset = InferenceJob.objects.all()
+
+
+exam_result_list = ExamResultList.as_view()
+exam_result_detail = ExamResultDetail.as_view()
+scoring_submit = ScoringSubmit.as_view()
+scoring_job = ScoringJobDetail.as_view()

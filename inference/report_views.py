@@ -1,0 +1,217 @@
+"""Pages of the clinician's area: the worklist, the exam report, sign-off, DICOM downloads,
+and the coordinators' list of disagreements."""
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from annotation.forms import PatientFindForm
+from annotation.identity import IdentifierError
+from annotation.models import Center, Exam
+from annotation.selectors import patient_find
+from ovarian_web.roles import IDENTIFIER_ROLES, has_role, role_required
+
+from . import dicom_export, reports
+from .inference_jobs import NoModelInService
+from .models import Agreement, ClinicianReview, Ensemble, ResultStatus
+from .reports import DISAGREEMENT_ROLES, RESULT_ROLES, REVIEW_ROLES, SCORE_ROLES
+
+
+class WorklistFilterForm(forms.Form):
+    center = forms.ChoiceField(required=False)
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    patient = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        codes = Center.objects.values_list("code", flat=True)
+        self.fields["center"].choices = [("", "All"), *((code, code) for code in codes)]
+
+
+class ReviewForm(forms.Form):
+    agreement = forms.ChoiceField(choices=Agreement.choices, widget=forms.RadioSelect)
+    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    final_diagnosis = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Not known yet"),
+            *ClinicianReview._meta.get_field("final_diagnosis").choices,
+        ],
+        help_text="Once pathology or follow-up settles it.",
+    )
+
+
+def _worklist_page(request: HttpRequest, form: WorklistFilterForm, **extra) -> dict:
+    filters = form.cleaned_data if form.is_valid() else {}
+    exams = reports.worklist_exams(
+        center=filters.get("center") or "",
+        date_from=filters.get("date_from"),
+        date_to=filters.get("date_to"),
+        patient_id=filters.get("patient"),
+    )
+    page = Paginator(exams, 50).get_page(request.GET.get("page"))
+    return {
+        "form": form,
+        "page": page,
+        "rows": reports.worklist_rows(page.object_list),
+        "filters": filters,
+        "can_search": has_role(request.user, *IDENTIFIER_ROLES),
+        "search_form": PatientFindForm(),
+        **extra,
+    }
+
+
+@require_GET
+@role_required(*RESULT_ROLES)
+def worklist(request: HttpRequest) -> HttpResponse:
+    form = WorklistFilterForm(request.GET or None)
+    return render(request, "inference/worklist.html", _worklist_page(request, form))
+
+
+@require_POST
+@role_required(*IDENTIFIER_ROLES)
+def worklist_search(request: HttpRequest) -> HttpResponse:
+    """Find a patient's exams by hospital ID: the ID is hashed to the pseudonym, never kept,
+    and the worklist is then filtered by the patient's row id, not the ID."""
+    search_form = PatientFindForm(request.POST)
+    if search_form.is_valid():
+        patient = patient_find(hospital_id=search_form.cleaned_data["hospital_id"])
+        if patient is not None:
+            return redirect(f"{reverse('inference:worklist')}?patient={patient.pk}")
+        context = _worklist_page(request, WorklistFilterForm(), not_found=True)
+        context["search_form"] = PatientFindForm()
+        return render(request, "inference/worklist.html", context)
+    context = _worklist_page(request, WorklistFilterForm())
+    context["search_form"] = search_form
+    return render(request, "inference/worklist.html", context, status=400)
+
+
+def _ensemble_param(request: HttpRequest) -> int | None:
+    value = request.GET.get("ensemble", "")
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise Http404("No such model ensemble") from None
+
+
+def _report(request: HttpRequest, pk: int) -> reports.ExamReport:
+    try:
+        return reports.exam_report(
+            exam_id=pk, ensemble_id=_ensemble_param(request), user=request.user
+        )
+    except Exam.DoesNotExist:
+        raise Http404("No such exam") from None
+    except Ensemble.DoesNotExist:
+        raise Http404("No such model ensemble") from None
+
+
+def _report_context(request: HttpRequest, report: reports.ExamReport, **extra) -> dict:
+    review = None
+    if report.result is not None and has_role(request.user, *REVIEW_ROLES):
+        review = reports.review_for(report.result, request.user)
+    initial = (
+        {
+            "agreement": review.agreement,
+            "comment": review.comment,
+            "final_diagnosis": review.final_diagnosis,
+        }
+        if review
+        else None
+    )
+    return {
+        "report": report,
+        "exam": report.exam,
+        "result": report.result,
+        "ensemble": report.ensemble,
+        "can_review": bool(
+            report.result is not None
+            and report.result.status == ResultStatus.SCORED
+            and has_role(request.user, *REVIEW_ROLES)
+        ),
+        "my_review": review,
+        "review_form": ReviewForm(initial=initial),
+        "ensemble_query": f"?ensemble={report.ensemble.pk}"
+        if report.ensemble and not report.in_service
+        else "",
+        **extra,
+    }
+
+
+@require_GET
+@role_required(*RESULT_ROLES)
+def report(request: HttpRequest, pk: int) -> HttpResponse:
+    exam_report = _report(request, pk)
+    return render(request, "inference/report.html", _report_context(request, exam_report))
+
+
+@require_POST
+@role_required(*SCORE_ROLES)
+def report_score(request: HttpRequest, pk: int) -> HttpResponse:
+    """Score now: a scoring job for this exam with the ensemble in service."""
+    try:
+        job = reports.score_request(exam_ids=[pk], user=request.user, scope=f"exam {pk}")
+    except (reports.ScoreRequestError, NoModelInService) as error:
+        if not Exam.objects.filter(pk=pk).exists():
+            raise Http404("No such exam") from None
+        messages.error(request, f"Cannot score this exam: {error}")
+    else:
+        messages.success(request, f"Scoring job #{job.pk} queued; the result appears here.")
+    return redirect("inference:report", pk=pk)
+
+
+@require_POST
+@role_required(*REVIEW_ROLES)
+def report_review(request: HttpRequest, pk: int) -> HttpResponse:
+    """A clinician's agreement or disagreement with the in-service result, and later the
+    final diagnosis."""
+    exam_report = _report(request, pk)
+    result = exam_report.result
+    if result is None or result.status != ResultStatus.SCORED or not exam_report.in_service:
+        messages.error(request, "There is no scored result of the model in service to sign off.")
+        return redirect("inference:report", pk=pk)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        context = _report_context(request, exam_report)
+        context["review_form"] = form
+        return render(request, "inference/report.html", context, status=400)
+    reports.review_record(result=result, clinician=request.user, **form.cleaned_data)
+    messages.success(request, "Your review is recorded.")
+    return redirect("inference:report", pk=pk)
+
+
+@require_GET
+@role_required(*RESULT_ROLES)
+def report_dicom(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    """The result as a DICOM object for the archive: `heatmap` (secondary capture of one
+    image's overlay, ?image= to choose), `sr` (Basic Text SR) or `pdf` (Encapsulated PDF)."""
+    exam_report = _report(request, pk)
+    if exam_report.result is None:
+        raise Http404("This exam has no result to export")
+    image_id = request.GET.get("image") or None
+    try:
+        exported = dicom_export.result_export(
+            result=exam_report.result,
+            kind=kind,
+            user=request.user,
+            image_id=int(image_id) if image_id else None,
+        )
+    except (ValueError, IdentifierError) as error:
+        raise Http404(str(error)) from None
+    response = HttpResponse(exported.data, content_type="application/dicom")
+    response["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+@role_required(*DISAGREEMENT_ROLES)
+def disagreements(request: HttpRequest) -> HttpResponse:
+    page = Paginator(reports.disagreement_list(), 50).get_page(request.GET.get("page"))
+    return render(request, "inference/disagreements.html", {"page": page})

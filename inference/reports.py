@@ -1,0 +1,472 @@
+"""The clinician's side of exam results: the exam report, the worklist, sign-off and feedback.
+
+Reads are shaped for the pages and the API with a fixed number of queries; the writes are a
+clinician's review and asking for a score. A page always shows the results of one ensemble:
+the one in service, or one the caller names explicitly, so scores of different model versions
+never meet on a page, a chart or a worklist row.
+"""
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db import models, transaction
+from django.db.models import Q, QuerySet
+
+from annotation.models import CA125Measurement, Exam, Image
+from ovarian_web.models import JobStatus
+from ovarian_web.roles import Role, has_role
+
+from . import selectors
+from .models import (
+    Agreement,
+    ClinicianReview,
+    Ensemble,
+    ExamResult,
+    ExclusionReason,
+    InferenceJob,
+    ResultStatus,
+)
+
+# Who may read results (pages, API, DICOM export): the clinical roles, never radiologists,
+# who must read exams without the AI unless a reader study shows it to them.
+RESULT_ROLES = (Role.CLINICIAN, Role.COORDINATOR, Role.ADMINISTRATOR)
+SCORE_ROLES = RESULT_ROLES
+# Sign-off is a clinical act: clinicians only.
+REVIEW_ROLES = (Role.CLINICIAN,)
+# Disagreements feed review and retraining, which coordinators and administrators run.
+DISAGREEMENT_ROLES = (Role.COORDINATOR, Role.ADMINISTRATOR)
+
+DECISION_AID_NOTICE = (
+    "Decision aid only. The AI score supports, and does not replace, the judgement of the "
+    "clinician, the ultrasound report and pathology."
+)
+
+
+class ExamStatus(models.TextChoices):
+    ARRIVING = "arriving", "Arriving"
+    WAITING = "waiting", "Not scored yet"
+    SCORING = "scoring", "Scoring"
+    SCORED = "scored", "Scored"
+    NOT_SCORABLE = "not_scorable", "Not scorable"
+
+
+def active_scoring_jobs() -> dict[int, int]:
+    """Exam id -> id of a queued or running scoring job that names it."""
+    jobs = InferenceJob.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+    active: dict[int, int] = {}
+    for job_id, exam_ids in jobs.order_by("created_at").values_list("pk", "exam_ids"):
+        for exam_id in exam_ids or []:
+            active.setdefault(int(exam_id), job_id)
+    return active
+
+
+def exam_status(exam: Exam, result: ExamResult | None, job_id: int | None) -> str:
+    """A stored result wins; then a job at work on the exam; then whether its images are in."""
+    if result is not None:
+        return result.status
+    if job_id is not None:
+        return ExamStatus.SCORING
+    if exam.acquisition_completed_at is None:
+        return ExamStatus.ARRIVING
+    return ExamStatus.WAITING
+
+
+def decision_of(result: ExamResult | None) -> str:
+    """The decision at the threshold: malignant, benign, or "" when not scored."""
+    if result is None or result.status != ResultStatus.SCORED:
+        return ""
+    return "malignant" if result.malignant else "benign"
+
+
+@dataclass
+class WorklistRow:
+    exam: Exam
+    status: str
+    result: ExamResult | None = None
+    job_id: int | None = None
+
+    @property
+    def status_label(self) -> str:
+        return ExamStatus(self.status).label
+
+    @property
+    def decision(self) -> str:
+        return decision_of(self.result)
+
+
+def worklist_exams(
+    *,
+    center: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+    patient_id: int | None = None,
+) -> QuerySet[Exam]:
+    """Recent exams first, filtered by centre code, exam date range and patient."""
+    exams = Exam.objects.select_related("patient", "center").order_by("-exam_date", "-pk")
+    if center:
+        exams = exams.filter(center__code=center)
+    if date_from:
+        exams = exams.filter(exam_date__gte=date_from)
+    if date_to:
+        exams = exams.filter(exam_date__lte=date_to)
+    if patient_id is not None:
+        exams = exams.filter(patient_id=patient_id)
+    return exams
+
+
+def worklist_rows(exams, ensemble: Ensemble | None = None) -> list[WorklistRow]:
+    """Rows for the given exams with the results of one ensemble (by default the one in
+    service); two queries whatever the number of exams."""
+    exams = list(exams)
+    ensemble = ensemble or selectors.ensemble_in_service()
+    results: dict[int, ExamResult] = {}
+    if ensemble is not None:
+        found = ExamResult.objects.filter(ensemble=ensemble, exam__in=exams)
+        results = {result.exam_id: result for result in found}
+    jobs = active_scoring_jobs()
+    rows = []
+    for exam in exams:
+        result, job_id = results.get(exam.pk), jobs.get(exam.pk)
+        rows.append(WorklistRow(exam, exam_status(exam, result, job_id), result, job_id))
+    return rows
+
+
+def worklist_row(exam_id: int) -> WorklistRow:
+    exam = Exam.objects.select_related("patient", "center").get(pk=exam_id)
+    return worklist_rows([exam])[0]
+
+
+# --- The exam report ---------------------------------------------------------------------
+
+
+def ensemble_for_report(ensemble_id: int | None) -> Ensemble | None:
+    """The ensemble a page shows: the named one (Ensemble.DoesNotExist if none such), or the
+    one in service (None when no ensemble is in service)."""
+    if ensemble_id is None:
+        return selectors.ensemble_in_service()
+    return Ensemble.objects.select_related("resnet", "darknet").get(pk=ensemble_id)
+
+
+def ca125_for_exam(exam: Exam, measurements: list[CA125Measurement]) -> CA125Measurement | None:
+    """The measurement filed with the exam, else the patient's one closest in time."""
+    linked = [m for m in measurements if m.exam_id == exam.pk]
+    if linked:
+        return linked[-1]
+    if not measurements:
+        return None
+    return min(measurements, key=lambda m: abs((m.measured_on - exam.exam_date).days))
+
+
+def decision_meaning(ensemble: Ensemble, decision: str) -> str:
+    """What the decision at the stored threshold means, in the validation's own figures."""
+    sensitivity = _percent(ensemble.sensitivity)
+    specificity = _percent(ensemble.specificity)
+    if decision == "malignant":
+        text = (
+            f"Θ is at or above the operating threshold {ensemble.threshold:.3f}: the AI flags "
+            "this exam as suspicious for malignancy."
+        )
+        if ensemble.specificity is not None:
+            text += (
+                f" At this threshold the model cleared {specificity} of benign exams on internal "
+                f"validation, so about {_percent(1 - ensemble.specificity)} of benign exams are "
+                "flagged too."
+            )
+        return text
+    text = (
+        f"Θ is below the operating threshold {ensemble.threshold:.3f}: the AI does not flag "
+        "this exam."
+    )
+    if ensemble.sensitivity is not None:
+        text += (
+            f" At this threshold the model found {sensitivity} of malignant exams on internal "
+            f"validation, so about {_percent(1 - ensemble.sensitivity)} of cancers are not "
+            "flagged: a benign call does not rule cancer out."
+        )
+    return text
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def image_contributions(result: ExamResult) -> list[dict]:
+    """Each used image with its probabilities, heatmap addresses and its share of Θ.
+
+    An image adds w_R·(−ln(1−p_R)) + w_D·(−ln(1−p_D)), divided by n, to Θ; `share` is that
+    part over the sum of all parts (the shares add up to 1). Sorted by share, largest first:
+    the images that drove the score come first, and `drove` marks those that make up the
+    first half of Θ.
+    """
+    ensemble = result.ensemble
+    images = selectors.result_images(result)
+    for entry in images:
+        resnet = entry.get("resnet_probability", 0.0)
+        darknet = entry.get("darknet_probability", 0.0)
+        entry["contribution"] = ensemble.weight_resnet * _surprise(
+            resnet
+        ) + ensemble.weight_darknet * _surprise(darknet)
+    total = sum(entry["contribution"] for entry in images)
+    images.sort(key=lambda entry: -entry["contribution"])
+    running = 0.0
+    for entry in images:
+        entry["share"] = entry["contribution"] / total if total > 0 else 0.0
+        entry["drove"] = running < 0.5 and entry["share"] > 0
+        running += entry["share"]
+    return images
+
+
+def _surprise(probability: float) -> float:
+    # Clipped as the score is, so one image at p = 1 does not take the whole share.
+    return -math.log1p(-min(probability, 1 - 1e-6))
+
+
+def left_out_images(result: ExamResult | None) -> list[dict]:
+    if result is None:
+        return []
+    labels = dict(ExclusionReason.choices)
+    return [
+        {
+            "image_id": entry.get("image_id"),
+            "reason": entry.get("reason", ""),
+            "reason_label": labels.get(entry.get("reason", ""), entry.get("reason", "")),
+        }
+        for entry in result.left_out or []
+    ]
+
+
+CHART_WIDTH, CHART_HEIGHT = 1000, 220
+CHART_LEFT, CHART_RIGHT, CHART_TOP, CHART_BOTTOM = 60, 30, 20, 40
+
+
+def score_timeline(
+    exams: list[Exam], results: dict[int, ExamResult], threshold: float, current_id: int
+) -> dict:
+    """The patient's exams up to this one on a time axis, Θ upwards, for an inline SVG.
+
+    Every point is a result of the same ensemble as the threshold line.
+    """
+    if not exams:
+        return {"points": []}
+    first, last = exams[0].exam_date, exams[-1].exam_date
+    span = max((last - first).days, 1)
+    scores = [r.score for r in results.values() if r.score is not None]
+    top = max([threshold, *scores]) * 1.2 or 1.0
+    plot_w = CHART_WIDTH - CHART_LEFT - CHART_RIGHT
+    plot_h = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+    base = CHART_TOP + plot_h
+
+    def x_of(day: date) -> float:
+        if len(exams) == 1:
+            return CHART_LEFT + plot_w / 2
+        return CHART_LEFT + plot_w * (day - first).days / span
+
+    def y_of(value: float) -> float:
+        return base - plot_h * min(value, top) / top
+
+    points = []
+    for exam in exams:
+        result = results.get(exam.pk)
+        score = result.score if result is not None else None
+        points.append(
+            {
+                "exam_id": exam.pk,
+                "x": round(x_of(exam.exam_date), 1),
+                "y": round(y_of(score), 1) if score is not None else base,
+                "score": score,
+                "decision": decision_of(result),
+                "status": result.status if result is not None else "",
+                "label": f"{exam.exam_date:%Y-%m-%d}: "
+                + (f"Θ = {score:.3f}" if score is not None else "no score from this model"),
+                "current": exam.pk == current_id,
+            }
+        )
+    years = [
+        {"x": round(x_of(date(year, 1, 1)), 1), "year": year}
+        for year in range(first.year + 1, last.year + 1)
+    ]
+    return {
+        "points": points,
+        "years": years,
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "left": CHART_LEFT,
+        "right": CHART_WIDTH - CHART_RIGHT,
+        "base": base,
+        "threshold_y": round(y_of(threshold), 1),
+        "threshold": threshold,
+        "top": top,
+        "top_y": CHART_TOP,
+        "line": " ".join(f"{p['x']},{p['y']}" for p in points if p["score"] is not None),
+    }
+
+
+@dataclass
+class ExamReport:
+    exam: Exam
+    ensemble: Ensemble | None
+    in_service: bool
+    result: ExamResult | None
+    status: str
+    job_id: int | None
+    ca125: CA125Measurement | None
+    images: list[dict] = field(default_factory=list)
+    left_out: list[dict] = field(default_factory=list)
+    timeline: dict = field(default_factory=dict)
+    other_results: list[ExamResult] = field(default_factory=list)
+    reviews: list[ClinicianReview] = field(default_factory=list)
+    notice: str = DECISION_AID_NOTICE
+
+    @property
+    def decision(self) -> str:
+        return decision_of(self.result)
+
+    @property
+    def decision_meaning(self) -> str:
+        if not self.decision or self.ensemble is None:
+            return ""
+        return decision_meaning(self.ensemble, self.decision)
+
+    @property
+    def status_label(self) -> str:
+        return ExamStatus(self.status).label
+
+
+def exam_report(*, exam_id: int, ensemble_id: int | None = None, user=None) -> ExamReport:
+    """Everything the report page shows. Exam.DoesNotExist / Ensemble.DoesNotExist when the
+    exam or the named ensemble is unknown. Images flagged as identifying stay hidden from
+    everyone but administrators (`hidden` on the image entries)."""
+    exam = Exam.objects.select_related("patient", "center", "pathology").get(pk=exam_id)
+    ensemble = ensemble_for_report(ensemble_id)
+    result = selectors.exam_result(exam.pk, ensemble) if ensemble is not None else None
+    job_id = None if result is not None else active_scoring_jobs().get(exam.pk)
+    report = ExamReport(
+        exam=exam,
+        ensemble=ensemble,
+        in_service=bool(ensemble and ensemble.in_service),
+        result=result,
+        status=exam_status(exam, result, job_id),
+        job_id=job_id,
+        ca125=ca125_for_exam(exam, list(exam.patient.ca125.all())),
+    )
+    if result is not None:
+        report.images = image_contributions(result) if result.status == ResultStatus.SCORED else []
+        report.left_out = left_out_images(result)
+        report.reviews = list(result.reviews.select_related("clinician"))
+        _attach_images(report, user)
+    report.other_results = list(
+        ExamResult.objects.filter(exam=exam)
+        .exclude(ensemble=ensemble)
+        .select_related("ensemble__resnet", "ensemble__darknet")
+    )
+    if ensemble is not None:
+        history = list(
+            Exam.objects.filter(patient=exam.patient, exam_date__lte=exam.exam_date).order_by(
+                "exam_date", "pk"
+            )
+        )
+        found = ExamResult.objects.filter(ensemble=ensemble, exam__in=history)
+        report.timeline = score_timeline(
+            history, {r.exam_id: r for r in found}, ensemble.threshold, exam.pk
+        )
+    return report
+
+
+def _attach_images(report: ExamReport, user) -> None:
+    ids = [entry["image_id"] for entry in report.images + report.left_out]
+    images = Image.objects.in_bulk([i for i in ids if i is not None])
+    administrator = user is not None and has_role(user, Role.ADMINISTRATOR)
+    for entry in report.images + report.left_out:
+        image = images.get(entry["image_id"])
+        entry["image"] = image
+        entry["hidden"] = image is None or (image.hidden and not administrator)
+
+
+# --- Asking for a score ------------------------------------------------------------------
+
+
+class ScoreRequestError(ValueError):
+    """The exams cannot be scored now; the message says why."""
+
+
+def score_request(*, exam_ids: list[int], user, scope: str) -> InferenceJob:
+    """A scoring job for the exams with the ensemble in service, or the job already at work
+    on all of them. Raises ScoreRequestError for unknown exams and
+    inference_jobs.NoModelInService when no ensemble is in service (or it is retired).
+    """
+    from .inference_jobs import inference_job_create
+
+    wanted = sorted(set(exam_ids))
+    if not wanted:
+        raise ScoreRequestError("name at least one exam")
+    known = set(Exam.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    if missing := [pk for pk in wanted if pk not in known]:
+        raise ScoreRequestError(f"no such exam: {', '.join(map(str, missing))}")
+    active = active_scoring_jobs()
+    job_ids = {active.get(pk) for pk in wanted}
+    if None not in job_ids and len(job_ids) == 1:
+        return InferenceJob.objects.get(pk=job_ids.pop())
+    job = inference_job_create(exam_ids=wanted, user=user, scope=scope, automatic=False)
+    from .live import exam_rows_broadcast
+
+    exam_rows_broadcast(wanted)
+    return job
+
+
+# --- Sign-off and feedback -----------------------------------------------------------------
+
+
+def review_for(result: ExamResult, clinician) -> ClinicianReview | None:
+    return ClinicianReview.objects.filter(result=result, clinician=clinician).first()
+
+
+@transaction.atomic
+def review_record(
+    *,
+    result: ExamResult,
+    clinician,
+    agreement: str,
+    comment: str = "",
+    final_diagnosis: str = "",
+) -> ClinicianReview:
+    """The clinician's sign-off on a scored result, created or updated (one per clinician).
+
+    A final diagnosis left blank keeps the one recorded earlier.
+    """
+    if result.status != ResultStatus.SCORED:
+        raise ValueError("only a scored result can be signed off")
+    if agreement not in Agreement.values:
+        raise ValueError(f"unknown agreement {agreement!r}")
+    review, created = ClinicianReview.objects.get_or_create(
+        result=result,
+        clinician=clinician,
+        defaults={"agreement": agreement, "comment": comment, "final_diagnosis": final_diagnosis},
+    )
+    if not created:
+        review.agreement = agreement
+        review.comment = comment
+        review.final_diagnosis = final_diagnosis or review.final_diagnosis
+        review.save(update_fields=["agreement", "comment", "final_diagnosis", "updated_at"])
+    return review
+
+
+def disagreement_list() -> QuerySet[ClinicianReview]:
+    """Reviews that question the AI: the clinician disagreed, or the final diagnosis
+    contradicts the AI's decision (borderline counts as malignant, as in training)."""
+    contradicted = Q(final_diagnosis="benign", result__malignant=True) | Q(
+        final_diagnosis__in=["borderline", "malignant"], result__malignant=False
+    )
+    return (
+        ClinicianReview.objects.filter(Q(agreement=Agreement.DISAGREE) | contradicted)
+        .filter(result__status=ResultStatus.SCORED)
+        .select_related(
+            "clinician",
+            "result__ensemble__resnet",
+            "result__ensemble__darknet",
+            "result__exam__patient",
+            "result__exam__center",
+            "result__exam__pathology",
+        )
+        .order_by("-updated_at")
+    )
