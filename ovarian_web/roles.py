@@ -86,6 +86,8 @@ NAVIGATION = [
     ("Annotation sets", "annotation:set_list", (Role.COORDINATOR, Role.ADMINISTRATOR)),
     ("Images", "annotation:image_list", (Role.RADIOLOGIST, Role.COORDINATOR, Role.ADMINISTRATOR)),
     ("Exams", "annotation:exam_list", CLINICAL_DATA_ROLES),
+    ("Worklist", "inference:worklist", (Role.CLINICIAN, Role.COORDINATOR, Role.ADMINISTRATOR)),
+    ("Disagreements", "inference:disagreements", (Role.COORDINATOR, Role.ADMINISTRATOR)),
     ("Find patient", "annotation:patient_find", IDENTIFIER_ROLES),
     ("Data overview", "annotation:overview", (Role.COORDINATOR, Role.ADMINISTRATOR)),
     ("Import images", "annotation:import_new", IMPORT_ROLES),

@@ -1,8 +1,11 @@
 from django.urls import path
 
+from inference.consumers import ExamResultConsumer
+
 from .consumers import JobConsumer, LabellingDashboardConsumer
 
 websocket_urlpatterns = [
     path("ws/jobs/", JobConsumer.as_asgi()),
     path("ws/annotation-sets/<int:set_id>/", LabellingDashboardConsumer.as_asgi()),
+    path("ws/exam-results/", ExamResultConsumer.as_asgi()),
 ]
