@@ -217,13 +217,13 @@ def _ai_alone(
         "auc_ci": Estimate(None).as_dict(),
         **dict.fromkeys((*DECISION_METRICS, "kappa", "kappa_ci", "f1", "counts")),
     }
-    roc: dict[str, Any] = {"fpr": [], "tpr": [], "operating_point": None}
+    roc: dict[str, Any] = {"auc": None, "fpr": [], "tpr": [], "operating_point": None}
     if not scored:
         return row, roc
     y = np.array([truth[case] for case in scored])
     scores = np.array([float(ai_by_case[case][0]) for case in scored])
     row["auc_ci"] = _auc_with_ci(y, scores)
-    row["auc"] = row["auc_ci"]["estimate"]
+    row["auc"] = roc["auc"] = row["auc_ci"]["estimate"]
     roc.update(_roc_points(y, scores))
     decisions = [ai_by_case[case][1] for case in scored]
     if all(decision in (0, 1) for decision in decisions):
@@ -325,6 +325,7 @@ def _analyse(
                     {
                         "reader": r,
                         "modality": m,
+                        "auc": entry["auc"],
                         **_roc_points(y, ratings),
                         "operating_point": _operating_point(entry) if has_decisions else None,
                     }
