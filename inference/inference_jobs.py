@@ -57,7 +57,13 @@ def loaded_network(version: ModelVersion) -> torch.nn.Module:
 
 
 def inference_job_create(
-    *, exam_ids: list[int], user=None, scope: str, automatic: bool = False, ensemble=None
+    *,
+    exam_ids: list[int],
+    user=None,
+    scope: str,
+    automatic: bool = False,
+    ensemble=None,
+    enqueue: bool = True,
 ) -> InferenceJob:
     ensemble = ensemble or selectors.ensemble_in_service()
     if ensemble is None:
@@ -72,7 +78,8 @@ def inference_job_create(
         created_by=user,
         message="Queued",
     )
-    _enqueue(job)
+    if enqueue:
+        _enqueue(job)
     return job
 
 

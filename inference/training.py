@@ -34,6 +34,7 @@ def training_job_create(
     learning_rate: float = 0.001,
     seed: int = 1,
     borderline: str = Borderline.MALIGNANT,
+    enqueue: bool = True,
 ) -> TrainingJob:
     if task not in ModelTask.values:
         raise TrainingError(f"Unknown task {task!r}: one of {', '.join(ModelTask.values)}")
@@ -55,7 +56,8 @@ def training_job_create(
         created_by=user,
         message="Queued",
     )
-    _enqueue(job)
+    if enqueue:
+        _enqueue(job)
     return job
 
 
@@ -266,13 +268,22 @@ def _hyperparameters(job: TrainingJob) -> dict:
     }
 
 
-def training_job_execute(*, job_id: int) -> None:
-    """Run a queued training job; a worker that dies leaves it to be claimed again or failed."""
+def training_job_execute(*, job_id: int, on_progress=None) -> None:
+    """Run a queued training job; a worker that dies leaves it to be claimed again or failed.
+
+    on_progress(job, done, total), if given, hears every epoch too (the command's bar).
+    """
     job = job_claim(TrainingJob, job_id)
     if job is None:
         return
     job.history = []
-    progress = ProgressReporter(job, "Training (epochs)")
+    reporter = ProgressReporter(job, "Training (epochs)")
+
+    def progress(done: int, total: int) -> None:
+        reporter(done, total)
+        if on_progress is not None:
+            on_progress(job, done, total)
+
     try:
         version = training_run(job, progress=progress)
     except (datasets.DatasetError, TrainingDataError, TrainingError) as error:

@@ -68,13 +68,33 @@ def main() -> int:
                 "ovarian_web",
                 "worker",
                 "-Q",
-                "default,gpu",
+                "default",
+                "-n",
+                "default@%h",
                 "--concurrency",
                 "1",
                 "--loglevel",
                 "INFO",
             ],
             "worker.log",
+        )
+        # The model worker: training and scoring ("gpu" queue; on the CPU here).
+        start(
+            [
+                celery,
+                "-A",
+                "ovarian_web",
+                "worker",
+                "-Q",
+                "gpu",
+                "-n",
+                "gpu@%h",
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "INFO",
+            ],
+            "gpu-worker.log",
         )
         web = start(daphne_command(HOST, PORT), "web.log")
         wait_for_port(PORT, process=web, seconds=60)
