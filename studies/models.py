@@ -1,14 +1,20 @@
-"""Reading data imported from CSV (studies read on paper or in other tools).
+"""Reader studies: imported from CSV, and designed and read here.
 
 `ImportedReaderStudy` is one imported file; `ImportedReading` one row of it: a reader's
 confidence rating (and optional yes/no decision and reading time) for one case in one
-modality, the long format the MRMC packages (iMRMC, RJafroc, MRMCaov) use. The reader-study
-design of issue 7 (arms, sessions, timed reading) comes later and may reuse these.
+modality, the long format the MRMC packages (iMRMC, RJafroc, MRMCaov) use.
+
+A designed study (`ReaderStudy`) has its cases (`ReaderStudyCase`: exams, some of them
+practice), its readers (`ReaderStudyReader`, with their experience for subgroups), and once
+opened one `ReadingSession` per reader, arm and period, each holding the reader's
+`CaseReading`s in their stored random order (practice first).
 """
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+
+from ovarian_web.models import TimeStampedModel
 
 
 class ImportedReaderStudy(models.Model):
@@ -69,3 +75,230 @@ class ImportedReading(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study}: reader {self.reader}, case {self.case}, modality {self.modality}"
+
+
+class Arm(models.TextChoices):
+    WITHOUT_AI = "without_ai", "without AI"
+    WITH_AI = "with_ai", "with AI"
+
+
+class Design(models.TextChoices):
+    SEQUENTIAL = "sequential", "Sequential: all cases without AI, then with AI after the washout"
+    CROSSOVER = "crossover", "Crossover: half the cases with AI first, swapped after the washout"
+
+
+CLINICAL_DATA = ("age", "ca125", "report")  # what readers may be shown, per arm
+MAX_WASHOUT_DAYS = 365
+
+
+class ReaderStudy(TimeStampedModel):
+    """A reader study designed here: its cases, readers, arms, design and questions.
+
+    Locked once the first case is shown to a reader (`reading_started_at`): from then on
+    cases, readers and design stay as they were read.
+    """
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        OPEN = "open", "Open for reading"
+        CLOSED = "closed", "Closed"
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    design = models.CharField(max_length=16, choices=Design.choices, default=Design.SEQUENTIAL)
+    washout_days = models.PositiveSmallIntegerField(
+        default=28, help_text="Days between a reader's first and second period."
+    )
+    ask_orads = models.BooleanField(default=False, help_text="Ask for an O-RADS US category.")
+    ask_comment = models.BooleanField(default=False, help_text="Offer a free-text comment.")
+    age_without_ai = models.BooleanField(default=True)
+    ca125_without_ai = models.BooleanField(default=True)
+    report_without_ai = models.BooleanField(default=False)
+    age_with_ai = models.BooleanField(default=True)
+    ca125_with_ai = models.BooleanField(default=True)
+    report_with_ai = models.BooleanField(default=False)
+    allow_going_back = models.BooleanField(
+        default=False, help_text="Readers may go back and change a submitted answer."
+    )
+    seed = models.PositiveIntegerField(help_text="Seeds each reader's random case order.")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.DRAFT)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    reading_started_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "reader studies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(design__in=Design.values), name="reader_study_design_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=("draft", "open", "closed")), name="reader_study_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(washout_days__lte=MAX_WASHOUT_DAYS), name="reader_study_washout_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(state="draft") | Q(opened_at__isnull=False),
+                name="reader_study_opened_when_not_draft",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clinical_data(self, arm: str) -> tuple[str, ...]:
+        """What readers see of the clinical data in this arm, among CLINICAL_DATA."""
+        return tuple(item for item in CLINICAL_DATA if getattr(self, f"{item}_{arm}"))
+
+
+class ReaderStudyCase(models.Model):
+    """An exam read in the study; practice cases are read first and left out of the analysis."""
+
+    study = models.ForeignKey(ReaderStudy, on_delete=models.CASCADE, related_name="cases")
+    exam = models.ForeignKey("annotation.Exam", on_delete=models.PROTECT, related_name="+")
+    practice = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["study", "-practice", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "exam"], name="reader_study_case_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study}: exam {self.exam_id}{' (practice)' if self.practice else ''}"
+
+
+class Specialty(models.TextChoices):
+    GENERAL_RADIOLOGY = "general_radiology", "General radiology"
+    GYNAECOLOGICAL_ULTRASOUND = "gynaecological_ultrasound", "Gynaecological ultrasound"
+    OTHER = "other", "Other"
+
+
+class ReaderStudyReader(models.Model):
+    """A radiologist reading the study, with the experience used for subgroup results."""
+
+    study = models.ForeignKey(ReaderStudy, on_delete=models.CASCADE, related_name="readers")
+    reader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reader_studies"
+    )
+    experience_years = models.PositiveSmallIntegerField(null=True, blank=True)
+    specialty = models.CharField(max_length=32, choices=Specialty.choices, blank=True)
+
+    class Meta:
+        ordering = ["study", "reader__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "reader"], name="reader_study_reader_unique"),
+            models.CheckConstraint(
+                condition=Q(experience_years__isnull=True) | Q(experience_years__lte=70),
+                name="reader_study_reader_years_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study}: {self.reader}"
+
+
+class ReadingSession(models.Model):
+    """One reader's reads of one arm in one period, in a stored random order.
+
+    Sessions of the first period are available when the study opens; those of the second
+    get `available_from` (end of the reader's first period plus the washout) when the
+    reader finishes the first.
+    """
+
+    study = models.ForeignKey(ReaderStudy, on_delete=models.CASCADE, related_name="sessions")
+    reader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reading_sessions"
+    )
+    arm = models.CharField(max_length=16, choices=Arm.choices)
+    period = models.PositiveSmallIntegerField()
+    available_from = models.DateTimeField(
+        null=True, blank=True, help_text="Empty in the second period until the first is done."
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["study", "reader", "period", "arm"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "reader", "arm", "period"], name="reading_session_unique"
+            ),
+            models.CheckConstraint(condition=Q(arm__in=Arm.values), name="reading_session_arm"),
+            models.CheckConstraint(condition=Q(period__in=(1, 2)), name="reading_session_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study}: {self.reader}, {self.get_arm_display()}, period {self.period}"
+
+
+class ORADS(models.IntegerChoices):
+    INCOMPLETE = 0, "O-RADS 0: incomplete evaluation"
+    NORMAL = 1, "O-RADS 1: normal ovary"
+    ALMOST_CERTAINLY_BENIGN = 2, "O-RADS 2: almost certainly benign"
+    LOW_RISK = 3, "O-RADS 3: low risk"
+    INTERMEDIATE_RISK = 4, "O-RADS 4: intermediate risk"
+    HIGH_RISK = 5, "O-RADS 5: high risk"
+
+
+class CaseReading(models.Model):
+    """A reader's answer for one case in one session; times are the server's.
+
+    While `answered_at` is empty the answers are a draft (saved as they are made); the
+    analysis uses answered readings of non-practice cases only.
+    """
+
+    session = models.ForeignKey(ReadingSession, on_delete=models.CASCADE, related_name="readings")
+    exam = models.ForeignKey("annotation.Exam", on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveIntegerField()
+    practice = models.BooleanField(default=False)
+    shown_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    revised_at = models.DateTimeField(null=True, blank=True)
+    active_seconds = models.FloatField(default=0)
+    malignant = models.BooleanField(null=True, blank=True)
+    confidence = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Confidence of malignancy, 0-100 (used for ROC)."
+    )
+    orads = models.PositiveSmallIntegerField(null=True, blank=True, choices=ORADS.choices)
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["session", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "exam"], name="case_reading_exam_unique"),
+            models.UniqueConstraint(
+                fields=["session", "position"], name="case_reading_position_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence__isnull=True) | Q(confidence__lte=100),
+                name="case_reading_confidence_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(orads__isnull=True) | Q(orads__lte=5), name="case_reading_orads_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(active_seconds__gte=0), name="case_reading_active_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=Q(answered_at__isnull=True)
+                | Q(
+                    shown_at__isnull=False,
+                    malignant__isnull=False,
+                    confidence__isnull=False,
+                    answered_at__gte=F("shown_at"),
+                ),
+                name="case_reading_answered_complete",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["session", "answered_at"], name="case_reading_progress"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session}: case {self.position}"
