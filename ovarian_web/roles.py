@@ -84,6 +84,8 @@ NAVIGATION = [
     ("Home", "home", IMAGE_ROLES),
     ("Labelling", "annotation:labelling_list", (Role.RADIOLOGIST,)),
     ("Annotation sets", "annotation:set_list", (Role.COORDINATOR, Role.ADMINISTRATOR)),
+    ("Reader studies", "studies:study_list", (Role.COORDINATOR, Role.ADMINISTRATOR)),
+    ("Reading", "studies:reading_list", (Role.RADIOLOGIST,)),
     ("Images", "annotation:image_list", (Role.RADIOLOGIST, Role.COORDINATOR, Role.ADMINISTRATOR)),
     ("Exams", "annotation:exam_list", CLINICAL_DATA_ROLES),
     ("Worklist", "inference:worklist", (Role.CLINICIAN, Role.COORDINATOR, Role.ADMINISTRATOR)),

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from inference.consumers import ExamResultConsumer
+from studies.consumers import ReaderStudyProgressConsumer
 
 from .consumers import JobConsumer, LabellingDashboardConsumer
 
@@ -8,4 +9,5 @@ websocket_urlpatterns = [
     path("ws/jobs/", JobConsumer.as_asgi()),
     path("ws/annotation-sets/<int:set_id>/", LabellingDashboardConsumer.as_asgi()),
     path("ws/exam-results/", ExamResultConsumer.as_asgi()),
+    path("ws/reader-studies/<int:study_id>/", ReaderStudyProgressConsumer.as_asgi()),
 ]
