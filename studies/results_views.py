@@ -13,7 +13,7 @@ from typing import Any
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
@@ -186,34 +186,56 @@ def _p_value(p: float | None) -> str:
     return "< 0.0001" if p < 0.0001 else f"{p:.4f}"
 
 
+def _number(value: float | None, decimals: int) -> str:
+    """Fixed decimals for ordinary sizes; a degenerate design's huge F or df in short form."""
+    if value is None:
+        return "—"
+    return f"{value:.{decimals}f}" if abs(value) < 1e5 else f"{value:.3g}"
+
+
 def _mrmc(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The MRMC tables: per metric, each test (pairwise against the reference)."""
+    order = document["study"]["modalities"]
     sections = []
     for metric, analysis in document["mrmc"].items():
+        reference = analysis["reference"]
         comparisons = analysis.get("comparisons") or {
-            next(m for m in analysis["reader_means"] if m != analysis["reference"]): {
-                name: analysis[name] for name, _, _ in TESTS
-            }
+            next(m for m in order if m != reference): {name: analysis[name] for name, *_ in TESTS}
         }
-        tests = [
-            {
-                "modality": modality,
-                "name": name,
-                "label": label,
-                "statistic_name": statistic,
-                "p_display": _p_value(result[name]["p_value"]),
-                **result[name],
-            }
-            for modality, result in comparisons.items()
-            for name, label, statistic in TESTS
-        ]
+        tests = []
+        for modality, result in comparisons.items():
+            for name, label, statistic in TESTS:
+                test = result[name]
+                df = str(test["df_numerator"])
+                if test.get("df_denominator") is not None:
+                    df += f", {_number(test['df_denominator'], 2)}"
+                tests.append(
+                    {
+                        "modality": modality,
+                        "name": name,
+                        "label": label,
+                        "difference": _number(test["difference"], 4),
+                        "ci": (
+                            f"{_number(test['ci_low'], 4)} to {_number(test['ci_high'], 4)}"
+                            if test["ci_low"] is not None
+                            else "—"
+                        ),
+                        "statistic": f"{statistic} = {_number(test['statistic'], 3)}",
+                        "df": df,
+                        "p": _p_value(test["p_value"]),
+                    }
+                )
         sections.append(
             {
                 "metric": metric,
                 "label": METRIC_LABELS.get(metric, metric),
                 "covariance": analysis["covariance"],
-                "reader_means": list(analysis["reader_means"].items()),
+                "reference": reference,
+                "many": len(comparisons) > 1,
+                "reader_means": [(m, analysis["reader_means"][m]) for m in order],
                 "components": [
-                    (name, analysis[name]) for name in ("var", "cov1", "cov2", "cov3", "ms_tr")
+                    (name, f"{analysis[name]:.3g}")
+                    for name in ("var", "cov1", "cov2", "cov3", "ms_tr")
                 ],
                 "tests": tests,
             }
@@ -284,13 +306,17 @@ def imported_results(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(*COORDINATION)
 def designed_results(request: HttpRequest, pk: int) -> HttpResponse:
-    _, source = _designed_source(pk)
+    study, source = _designed_source(pk)
+    try:  # the design area's page of the study
+        back = (reverse("studies:study_detail", kwargs={"pk": pk}), study.name)
+    except NoReverseMatch:
+        back = ("", "")
     return _results_page(
         request,
         source=source,
         download_name="studies:designed_results_download",
         pk=pk,
-        back=("", ""),
+        back=back,
     )
 
 

@@ -3,15 +3,16 @@
 import csv
 import io
 import json
+import sys
+import types
 from pathlib import Path
 
 import numpy as np
 import pytest
-from django.test import RequestFactory
 from django.urls import reverse
 
 from ovarian_web.roles import Role
-from studies.models import ImportedReaderStudy
+from studies.models import ImportedReaderStudy, ReaderStudy
 from studies.planning import READERS, pilot_from_study, plan
 from studies.reading_import import parse_readings, reader_study_import
 from studies.result_sources import ResultSource, imported_study_source
@@ -22,7 +23,6 @@ from studies.results import (
     results_table,
     source_results,
 )
-from studies.results_views import _results_page
 from studies.stats import (
     auc,
     auc_ci,
@@ -286,24 +286,47 @@ def test_an_incomplete_design_is_explained_and_its_complete_part_analysed(coordi
     assert 'id="excluded"' in html and 'id="roc-plot"' in html
 
 
-def test_the_ai_alone_row_on_the_page(rf: RequestFactory, study):
-    source = imported_study_source(study)
-    source = ResultSource(source.title, source.readings, source.reference_modality, _ai_by_case())
-    request = rf.get("/")
-    request.user = UserFactory(role=Role.COORDINATOR)
-    response = _results_page(
-        request,
-        source=source,
-        download_name="studies:imported_results_download",
-        pk=study.pk,
-        back=("", ""),
+@pytest.fixture
+def designed(monkeypatch, study):
+    """A designed study whose source is the hand-made readings with an AI alone.
+
+    The design area's `designed_study_source` is replaced by a stand-in module, so these
+    tests depend only on the contract (a ResultSource).
+    """
+    imported = imported_study_source(study)
+    source = ResultSource(
+        "Designed study", imported.readings, imported.reference_modality, _ai_by_case()
     )
+    module = types.ModuleType("studies.designed")
+    module.designed_study_source = lambda designed_study: source
+    monkeypatch.setitem(sys.modules, "studies.designed", module)
+    return ReaderStudy.objects.create(name="Designed study", seed=1)
+
+
+def test_the_designed_study_page_has_the_ai_alone(coordinator, designed):
+    response = coordinator.get(reverse("studies:designed_results", args=[designed.pk]))
+    assert response.status_code == 200
     html = response.content.decode()
     assert 'data-kind="ai"' in html and "AI alone" in html
     data = json.loads(
         html.split('id="results-data" type="application/json">')[1].split("</script>")[0]
     )
     assert data["roc"]["ai"]["fpr"] and data["roc"]["ai"]["operating_point"]
+    table = coordinator.get(
+        reverse("studies:designed_results_download", args=[designed.pk, "table"])
+    )
+    rows = list(csv.DictReader(io.StringIO(table.content.decode())))
+    assert rows[-1]["row"] == "ai" and rows[-1]["reader"] == "AI alone"
+    document = coordinator.get(reverse("designed-study-results", args=[designed.pk])).json()
+    assert document["ai"]["cases"] == 10 and document["study"]["title"] == "Designed study"
+    readings = coordinator.get(reverse("designed-study-readings", args=[designed.pk]))
+    assert len(parse_readings(readings.content).readings) == 60
+    table = coordinator.get(reverse("designed-study-results-table", args=[designed.pk]))
+    assert table.status_code == 200
+
+
+def test_a_missing_designed_study_is_404(coordinator, db):
+    assert coordinator.get(reverse("studies:designed_results", args=[999])).status_code == 404
 
 
 # --- downloads and API ----------------------------------------------------------------------
