@@ -17,8 +17,8 @@ Everyone else (coordinators), and exams imported without DICOM UIDs, get the pse
 UIDs our database holds, the short pseudonym as Patient ID, and Patient Identity Removed = YES:
 such objects belong to a research archive of the pseudonymised data, not the hospital PACS.
 
-New Series and SOP Instance UIDs come from pydicom's generate_uid, derived from the result,
-its version and the identifier mode, so exporting the same result twice gives the same
+New Series and SOP Instance UIDs come from pydicom's generate_uid (under its root, hashed from
+the result, its version and the identifier mode), so exporting the same result twice gives the same
 instance (the PACS replaces it rather than filing a duplicate), and a re-scored result new ones.
 
 The source images' SOP Class is not stored; a DICOM source is referenced as Ultrasound Image
@@ -111,7 +111,7 @@ def study_identity(exam: Exam, images: list[Image], user) -> StudyIdentity:
                 references=_references(images, original=True),
             )
     study_uid = exam.study_instance_uid or generate_uid(
-        prefix=None, entropy_srcs=["ovascan exam", str(exam.pk), exam.created_at.isoformat()]
+        entropy_srcs=["ovascan exam", str(exam.pk), exam.created_at.isoformat()]
     )
     return StudyIdentity(
         original=False,
@@ -150,7 +150,6 @@ def _references(images: list[Image], *, original: bool) -> dict[int, ImageRefere
 
 def _uid(result: ExamResult, identity: StudyIdentity, *parts: str) -> str:
     return generate_uid(
-        prefix=None,
         entropy_srcs=[
             "ovascan result",
             str(result.pk),
@@ -415,34 +414,49 @@ def _evidence(identity: StudyIdentity, references: list[ImageReference]) -> Data
 PAGE_WIDTH, PAGE_HEIGHT, MARGIN = 1240, 1754, 80  # A4 at 150 dpi
 
 
+def _fonts() -> tuple[dict, bool]:
+    """DejaVu Sans where the system has it (Θ, θ, dashes); Pillow's own font otherwise, with
+    those characters spelled out."""
+    sizes = (22, 26, 40)
+    try:
+        return {size: ImageFont.truetype("DejaVuSans.ttf", size) for size in sizes}, True
+    except OSError:
+        return {size: ImageFont.load_default(size=size) for size in sizes}, False
+
+
+_ASCII = str.maketrans({"Θ": "Theta", "θ": "theta", "—": "-", "≥": ">="})
+
+
 def report_pdf(result: ExamResult) -> bytes:
     """A one-page PDF of the report: identity (pseudonym only), scores, decision and its
     meaning, model versions and the images that drove Θ with their heatmaps."""
     exam, ensemble = result.exam, result.ensemble
     page = PILImage.new("RGB", (PAGE_WIDTH, PAGE_HEIGHT), "white")
     draw = ImageDraw.Draw(page)
-    fonts = {size: ImageFont.load_default(size=size) for size in (22, 26, 40)}
+    fonts, unicode = _fonts()
     y = MARGIN
 
-    def write(text: str, size: int = 22, colour: str = "black", width: int = 90) -> None:
+    def write(text: str, size: int = 22, colour: str = "black", width: int = 85) -> None:
         nonlocal y
+        text = text if unicode else text.translate(_ASCII)
         for line in textwrap.wrap(text, width=width) or [""]:
             draw.text((MARGIN, y), line, font=fonts[size], fill=colour)
-            y += int(size * 1.4)
+            y += int(size * 1.45)
 
     write("AI exam report — decision aid", 40)
     write(reports.DECISION_AID_NOTICE, 22, "#a00000")
-    y += 10
+    y += 12
     ca125 = reports.ca125_for_exam(exam, list(exam.patient.ca125.all()))
     write(
         f"Patient {exam.patient.short_pseudonym} · age {exam.age_at_exam or '—'} · exam "
         f"{exam.exam_date:%Y-%m-%d} · {exam.center.name} · CA125 "
         + (f"{ca125.value_u_per_ml:g} U/mL ({ca125.measured_on:%Y-%m-%d})" if ca125 else "—"),
         26,
+        width=70,
     )
-    y += 10
-    for _, text in _summary_lines(result)[1:]:
-        write(text)
+    y += 12
+    for code, text in _summary_lines(result)[1:]:
+        write(f"{code.CodeMeaning}: {text}")
     images = reports.image_contributions(result) if result.status == ResultStatus.SCORED else []
     shown = images[:4]
     objects = Image.objects.in_bulk([entry["image_id"] for entry in shown])
@@ -450,20 +464,22 @@ def report_pdf(result: ExamResult) -> bytes:
         p.image_id: p
         for p in ImagePrediction.objects.filter(image_id__in=objects, model_version=ensemble.resnet)
     }
-    cell = (PAGE_WIDTH - 2 * MARGIN - 40) // 2
-    y += 20
+    gap = 40
+    cell = (PAGE_WIDTH - 2 * MARGIN - gap) // 2
+    height = min(cell * 3 // 4, (PAGE_HEIGHT - MARGIN - y - 2 * gap) // 2 - 40)
+    y += gap
     for index, entry in enumerate(shown):
         image, prediction = objects.get(entry["image_id"]), predictions.get(entry["image_id"])
         if image is None or image.hidden or prediction is None or not prediction.heatmap:
             continue
         tile = PILImage.fromarray(heatmap_overlay(image, prediction))
-        tile.thumbnail((cell, cell - 40))
-        x = MARGIN + (index % 2) * (cell + 40)
-        top = y + (index // 2) * (cell + 10)
-        if top + cell > PAGE_HEIGHT - MARGIN:
-            break
+        scale = min(cell / tile.width, height / tile.height)
+        tile = tile.resize((max(1, round(tile.width * scale)), max(1, round(tile.height * scale))))
+        x = MARGIN + (index % 2) * (cell + gap)
+        top = y + (index // 2) * (height + 40 + gap)
         page.paste(tile, (x, top))
         caption = f"Image {image.pk}: p = {entry['probability']:.3f}, {entry['share']:.0%} of Θ"
+        caption = caption if unicode else caption.translate(_ASCII)
         draw.text((x, top + tile.height + 6), caption, font=fonts[22], fill="black")
     buffer = io.BytesIO()
     page.save(buffer, format="PDF", resolution=150.0)

@@ -64,6 +64,7 @@ class ExamResultSerializer(serializers.ModelSerializer):
     exam_date = serializers.DateField(source="exam.exam_date")
     center = serializers.CharField(source="exam.center.code")
     patient = serializers.CharField(source="exam.patient.short_pseudonym")
+    status = serializers.CharField(help_text="scored or not_scorable (see `reason`).")
     ensemble = EnsembleSerializer()
     threshold = serializers.FloatField(source="ensemble.threshold")
     decision = serializers.SerializerMethodField(
@@ -95,7 +96,12 @@ class ExamResultSerializer(serializers.ModelSerializer):
 
 class ExamAIStatusSerializer(serializers.Serializer):
     exam_id = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=reports.ExamStatus.choices)
+    # Plain strings, not enums: a second "status" choice set would collide in the schema's
+    # enum names with the jobs' one.
+    status = serializers.CharField(
+        help_text="arriving (images still coming), waiting (complete, not scored yet), "
+        "scoring (a scoring job is at work), scored, not_scorable."
+    )
     job_id = serializers.IntegerField(allow_null=True, help_text="The scoring job at work.")
     result = ExamResultSerializer(allow_null=True)
     images = ImageScoreSerializer(many=True, help_text="Scored images, largest share first.")
