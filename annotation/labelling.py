@@ -5,15 +5,15 @@ Only a reader's own labels are ever touched by these functions on their behalf; 
 views check the role, these check the object.
 """
 
+import math
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from ovarian_web.broadcast import broadcast
 
-from .annotation_sets import reader_quota
 from .models import (
     ANSWER_FIELDS,
     Adjudication,
@@ -42,6 +42,47 @@ def set_group(annotation_set_id: int) -> str:
     return f"labelling-{annotation_set_id}"
 
 
+def _count(rows) -> Subquery:
+    """How many rows a correlated subquery has, as an SQL expression."""
+    return Subquery(
+        rows.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n"),
+        output_field=IntegerField(),
+    )
+
+
+def _quota(planned_readings: int, readers: int) -> int:
+    # As annotation_sets.reader_quota, from numbers read in the same query.
+    return math.ceil(planned_readings / readers) if readers else 0
+
+
+def _reader_state(annotation_set_id: int, reader_id: int, exclude: tuple[int, ...] = ()) -> dict:
+    """In one query: whether the reader works on the set, their progress, and their oldest
+    unfinished label not in `exclude`. Empty when there is no such set."""
+    mine = Label.objects.filter(annotation_set_id=OuterRef("pk"), reader_id=reader_id)
+    readers = AnnotationSetReader.objects.filter(annotation_set_id=OuterRef("pk"), active=True)
+    row = (
+        AnnotationSet.objects.filter(pk=annotation_set_id)
+        .values("planned_readings", "lease_seconds")
+        .annotate(
+            reading=Exists(readers.filter(reader_id=reader_id)),
+            readers=_count(readers),
+            done=_count(mine.filter(status=Label.SUBMITTED)),
+            held=_count(mine.filter(status=Label.DRAFT)),
+            unfinished=Subquery(
+                mine.filter(status=Label.DRAFT)
+                .exclude(pk__in=exclude)
+                .order_by("shown_at", "pk")
+                .values("pk")[:1]
+            ),
+        )
+        .first()
+    )
+    if row is None:
+        return {}
+    row["quota"] = _quota(row["planned_readings"], row["readers"])
+    return row
+
+
 def is_reader(annotation_set: AnnotationSet, user) -> bool:
     return AnnotationSetReader.objects.filter(
         annotation_set=annotation_set, reader=user, active=True
@@ -49,10 +90,8 @@ def is_reader(annotation_set: AnnotationSet, user) -> bool:
 
 
 def reader_progress(annotation_set: AnnotationSet, reader) -> dict:
-    done = Label.objects.filter(
-        annotation_set=annotation_set, reader=reader, status=Label.SUBMITTED
-    ).count()
-    return {"done": done, "quota": reader_quota(annotation_set)}
+    state = _reader_state(annotation_set.pk, reader.pk)
+    return {"done": state.get("done", 0), "quota": state.get("quota", 0)}
 
 
 def _lease(annotation_set: AnnotationSet):
@@ -67,43 +106,53 @@ def label_next(
     A slot is leased with a row lock that concurrent callers skip, so an image is never
     served to more readers than planned. None when the reader's share is done.
     """
-    if not is_reader(annotation_set, reader):
-        raise LabellingError("you are not a reader of this set")
-    unfinished = (
-        Label.objects.filter(annotation_set=annotation_set, reader=reader, status=Label.DRAFT)
-        .exclude(pk__in=exclude)
-        .order_by("shown_at", "pk")
-        .first()
+    label, _ = label_next_with_progress(
+        annotation_set=annotation_set, reader=reader, exclude=exclude
     )
-    if unfinished is not None:
-        LabelSlot.objects.filter(item_id=unfinished.item_id, reader=reader, done=False).update(
-            leased_until=_lease(annotation_set)
-        )
-        return unfinished
-    progress = reader_progress(annotation_set, reader)
-    held = Label.objects.filter(
-        annotation_set=annotation_set, reader=reader, status=Label.DRAFT
-    ).count()
-    if progress["done"] + held >= progress["quota"]:
-        return None
+    return label
+
+
+def label_next_with_progress(
+    *, annotation_set: AnnotationSet, reader, exclude: tuple[int, ...] = ()
+) -> tuple[Label | None, dict]:
+    """label_next, and the reader's progress ({"done", "quota"}) read in the same query.
+
+    The returned label comes with its item (for the image). Raises LabellingError when the
+    reader is not an active reader of the set.
+    """
+    state = _reader_state(annotation_set.pk, reader.pk, exclude)
+    if not state.get("reading"):
+        raise LabellingError("you are not a reader of this set")
+    progress = {"done": state["done"], "quota": state["quota"]}
     now = timezone.now()
+    lease = now + timedelta(seconds=state["lease_seconds"])
+    if state["unfinished"] is not None:
+        unfinished = Label.objects.select_related("item").get(pk=state["unfinished"])
+        LabelSlot.objects.filter(item_id=unfinished.item_id, reader=reader, done=False).update(
+            leased_until=lease
+        )
+        return unfinished, progress
+    if state["done"] + state["held"] >= state["quota"]:
+        return None, progress
     already_read = Label.objects.filter(item_id=OuterRef("item_id"), reader=reader)
-    with transaction.atomic():
+    # No savepoint: nothing here is caught and retried, so an error fails the whole request.
+    with transaction.atomic(savepoint=False):
         slot = (
-            LabelSlot.objects.select_for_update(skip_locked=True)
-            .filter(annotation_set=annotation_set, done=False)
+            LabelSlot.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("item")
+            .filter(annotation_set_id=annotation_set.pk, done=False)
             .filter(Q(reader__isnull=True) | Q(leased_until__lt=now))
             .filter(~Exists(already_read))
             .order_by("position", "pk")
             .first()
         )
         if slot is None:
-            return None
-        slot.reader, slot.leased_until = reader, _lease(annotation_set)
-        slot.save(update_fields=["reader", "leased_until"])
-        return Label.objects.create(
-            item_id=slot.item_id, annotation_set=annotation_set, reader=reader, shown_at=now
+            return None, progress
+        LabelSlot.objects.filter(pk=slot.pk).update(reader=reader, leased_until=lease)
+        label = Label.objects.create(
+            item=slot.item, annotation_set_id=annotation_set.pk, reader=reader, shown_at=now
         )
+    return label, progress
 
 
 def _validated(answers: dict) -> dict:
@@ -129,21 +178,21 @@ def _snapshot(label: Label) -> dict:
     return {name: getattr(label, name) for name in (*EDITABLE, "status")}
 
 
-def _apply(label: Label, user, changes: dict) -> bool:
-    """Set the answers; record who changed what when anything changed."""
+def _apply(label: Label, user, changes: dict) -> list[str]:
+    """Set the answers; record who changed what when anything changed. The changed fields."""
     old = _snapshot(label)
     for name, value in changes.items():
         setattr(label, name, value)
     new = _snapshot(label)
-    if new == old:
-        return False
-    LabelChange.objects.create(
-        label=label,
-        user=user,
-        old={k: v for k, v in old.items() if old[k] != new[k]},
-        new={k: v for k, v in new.items() if old[k] != new[k]},
-    )
-    return True
+    changed = [name for name in new if new[name] != old[name]]
+    if changed:
+        LabelChange.objects.create(
+            label=label,
+            user=user,
+            old={name: old[name] for name in changed},
+            new={name: new[name] for name in changed},
+        )
+    return changed
 
 
 def label_autosave(*, label: Label, user, answers: dict, active_seconds_delta: float = 0) -> Label:
@@ -153,14 +202,18 @@ def label_autosave(*, label: Label, user, answers: dict, active_seconds_delta: f
     changes = _validated(answers)
     delta = max(0.0, min(float(active_seconds_delta or 0), 600.0))
     with transaction.atomic():
-        label = Label.objects.select_for_update().select_related("annotation_set").get(pk=label.pk)
+        label = (
+            Label.objects.select_for_update(of=("self",))  # not the set: readers work at once
+            .select_related("annotation_set")
+            .get(pk=label.pk)
+        )
         if changes and label.status == Label.SUBMITTED:
             # A submitted label is corrected by submitting again, never left half-changed.
             raise LabellingError("this label is submitted: correct it by submitting again")
         changed = _apply(label, user, changes)
         if changed or delta:
             label.active_seconds += delta
-            label.save()
+            label.save(update_fields=[*changed, "active_seconds", "updated_at"])
         LabelSlot.objects.filter(item_id=label.item_id, reader=user, done=False).update(
             leased_until=_lease(label.annotation_set)
         )  # working on it keeps the lease
@@ -171,39 +224,42 @@ def label_submit(*, label: Label, user, answers: dict) -> tuple[Label, bool]:
     """Submit (or correct) the answers; (label, changed). Submitting the same again is a no-op.
 
     A late answer (the lease expired, the image went to someone else) is kept; it fills a
-    free slot of the image if there is one, so it is counted once either way.
+    free slot of the image if there is one, so it is counted once either way. The label is
+    locked and read again here, so two submissions at once are stored once.
     """
     if label.reader_id != user.pk:
         raise LabellingError("not your label")
     changes = _validated(answers)
-    with transaction.atomic():
-        label = Label.objects.select_for_update().select_related("item").get(pk=label.pk)
+    missing: list[str] = []
+    changed: list[str] = []
+    # No savepoint: a refusal leaves this block before anything is written.
+    with transaction.atomic(savepoint=False):
+        label = (
+            Label.objects.select_for_update(of=("self",)).select_related("item").get(pk=label.pk)
+        )
         merged = {**label.answers(), **changes}
         if not merged["cannot_determine"]:
             missing = [name for name in ANSWER_FIELDS if merged[name] in (None, "")]
-            if missing:
-                raise LabellingError(
-                    "answer every question, or mark the image as cannot be determined",
-                    missing=missing,
-                )
-        changes["status"] = Label.SUBMITTED
-        first = label.submitted_at is None
-        changed = _apply(label, user, changes)
-        if first:
-            label.submitted_at = timezone.now()
-        if changed or first:
-            label.save()
-        if first:
-            _slot_complete(label)
-            item = label.item
-            transaction.on_commit(
-                lambda: broadcast(
-                    set_group(item.annotation_set_id),
+        if not missing:
+            changes["status"] = Label.SUBMITTED
+            first = label.submitted_at is None
+            changed = _apply(label, user, changes)
+            if first:
+                label.submitted_at = timezone.now()
+            if changed or first:
+                label.save(update_fields=[*changed, "submitted_at", "updated_at"])
+            if first:
+                _slot_complete(label)
+                broadcast(
+                    set_group(label.annotation_set_id),
                     "labelling.progress",
-                    {"set": item.annotation_set_id, "reader": user.pk},
+                    {"set": label.annotation_set_id, "reader": user.pk},
                 )
-            )
-    return label, changed
+    if missing:
+        raise LabellingError(
+            "answer every question, or mark the image as cannot be determined", missing=missing
+        )
+    return label, bool(changed)
 
 
 def _slot_complete(label: Label) -> None:
@@ -234,7 +290,7 @@ def label_previous(*, annotation_set: AnnotationSet, reader, before: Label | Non
             Q(submitted_at__lt=before.submitted_at)
             | Q(submitted_at=before.submitted_at, pk__lt=before.pk)
         )
-    return labels.order_by("-submitted_at", "-pk").first()
+    return labels.select_related("item").order_by("-submitted_at", "-pk").first()
 
 
 def image_flag(*, image, user, reason: str = "") -> ImageFlag:

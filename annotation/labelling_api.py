@@ -1,10 +1,11 @@
 """The labelling API that the keyboard-first screen drives (radiologists only)."""
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -24,95 +25,109 @@ class IsRadiologist(BasePermission):
         return has_role(request.user, Role.RADIOLOGIST)
 
 
-class LabelSerializer(serializers.ModelSerializer):
-    set = serializers.IntegerField(source="item.annotation_set_id", read_only=True)
-    image = serializers.IntegerField(source="item.image_id", read_only=True)
-    dimension = serializers.CharField(allow_blank=True, allow_null=True)
+LABEL_FIELDS = (
+    "adnexal",
+    "lesion",
+    "ascites",
+    "blood_flow",
+    "cannot_determine",
+    "cannot_determine_reason",
+    "status",
+)
 
-    class Meta:
-        model = Label
-        fields = [
-            "id",
-            "set",
-            "image",
-            "adnexal",
-            "lesion",
-            "ascites",
-            "blood_flow",
-            "dimension",
-            "cannot_determine",
-            "cannot_determine_reason",
-            "status",
-            "shown_at",
-            "submitted_at",
-            "active_seconds",
+
+def _datetime(value) -> str | None:
+    # As DRF writes datetimes: ISO 8601 in the current time zone, UTC as "Z".
+    if value is None:
+        return None
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def label_data(label: Label) -> dict:
+    """A label as the screen reads it (the label must come with its item)."""
+    return {
+        "id": label.pk,
+        "set": label.annotation_set_id,
+        "image": label.item.image_id,
+        **{name: getattr(label, name) for name in LABEL_FIELDS},
+        "dimension": label.dimension or None,
+        "shown_at": _datetime(label.shown_at),
+        "submitted_at": _datetime(label.submitted_at),
+        "active_seconds": float(label.active_seconds),
+    }
+
+
+def _describe(frames: list[dict]) -> dict:
+    first = min(frames, key=lambda row: row["frame_index"])
+    return {
+        "id": first["pk"],
+        "width": first["width"],
+        "height": first["height"],
+        "pixel_spacing_mm": first["pixel_spacing_mm"],
+        "thumbnail_url": f"/images/{first['pk']}/thumbnail",
+        "frames": [
+            f"/images/{row['pk']}/file"
+            for row in sorted(frames, key=lambda row: row["frame_index"])
+        ],
+    }
+
+
+def image_payloads(image_ids: list[int]) -> dict[int, dict]:
+    """For each image: its cine frames and its exam's other (visible) images; one query."""
+    exams = Image.objects.filter(pk__in=image_ids).values("exam_id")
+    rows = list(
+        Image.objects.filter(exam_id__in=Subquery(exams))
+        .filter(Q(hidden=False) | Q(pk__in=image_ids))
+        .order_by("pk")
+        .values(
+            "pk",
+            "exam_id",
+            "hidden",
+            "sop_instance_uid",
+            "frame_index",
+            "width",
+            "height",
+            "pixel_spacing_mm",
+        )
+    )
+    payloads = {}
+    for image_id in image_ids:
+        own = next((row for row in rows if row["pk"] == image_id), None)
+        if own is None:
+            continue
+        loops: dict[str, list[dict]] = {}
+        for row in rows:
+            if row["exam_id"] == own["exam_id"] and (not row["hidden"] or row is own):
+                loops.setdefault(row["sop_instance_uid"] or f"pk{row['pk']}", []).append(row)
+        key = own["sop_instance_uid"] or f"pk{image_id}"
+        payload = _describe(loops[key])
+        payload["exam_images"] = [
+            _describe(frames) for other, frames in loops.items() if other != key
         ]
-
-    def to_representation(self, label):
-        data = super().to_representation(label)
-        data["dimension"] = data["dimension"] or None
-        return data
+        payloads[image_id] = payload
+    return payloads
 
 
 def image_payload(image: Image) -> dict:
     """The image and the exam's other images, each with its cine frames; one query."""
-    rows = (
-        Image.objects.filter(exam_id=image.exam_id, hidden=False)
-        .order_by("pk")
-        .values("pk", "sop_instance_uid", "frame_index", "width", "height", "pixel_spacing_mm")
-    )
-    loops: dict[str, list[dict]] = {}
-    for row in rows:
-        loops.setdefault(row["sop_instance_uid"] or f"pk{row['pk']}", []).append(row)
-
-    def describe(frames: list[dict]) -> dict:
-        first = min(frames, key=lambda row: row["frame_index"])
-        return {
-            "id": first["pk"],
-            "width": first["width"],
-            "height": first["height"],
-            "pixel_spacing_mm": first["pixel_spacing_mm"],
-            "thumbnail_url": f"/images/{first['pk']}/thumbnail",
-            "frames": [
-                f"/images/{row['pk']}/file"
-                for row in sorted(frames, key=lambda row: row["frame_index"])
-            ],
-        }
-
-    key = image.sop_instance_uid or f"pk{image.pk}"
-    own = describe(
-        loops.get(key)
-        or [
-            {
-                "pk": image.pk,
-                "frame_index": 0,
-                "width": image.width,
-                "height": image.height,
-                "pixel_spacing_mm": image.pixel_spacing_mm,
-            }
-        ]
-    )
-    own["exam_images"] = [describe(frames) for other, frames in loops.items() if other != key]
-    return own
+    return image_payloads([image.pk])[image.pk]
 
 
-def _label_response(label: Label, annotation_set: AnnotationSet, reader, code=200) -> Response:
+def _label_response(label: Label, annotation_set: AnnotationSet, reader) -> Response:
     return Response(
         {
-            "label": LabelSerializer(label).data,
-            "image": image_payload(label.item.image),
+            "label": label_data(label),
+            "image": image_payloads([label.item.image_id])[label.item.image_id],
             "progress": labelling.reader_progress(annotation_set, reader),
-        },
-        status=code,
+        }
     )
 
 
 def _own_label(request, pk: int) -> Label:
     # Another reader's label is simply not there for you: 404, never 403 with a hint.
     return get_object_or_404(
-        Label.objects.select_related("item__image", "item__annotation_set"),
-        pk=pk,
-        reader=request.user,
+        Label.objects.select_related("item", "annotation_set"), pk=pk, reader=request.user
     )
 
 
@@ -170,15 +185,21 @@ def labelling_next(request, set_id: int):
     if exclude is None:
         return Response({"detail": "exclude is a list of label ids"}, status=400)
     try:  # the service checks that the reader is on the set
-        label = labelling.label_next(
+        label, progress = labelling.label_next_with_progress(
             annotation_set=annotation_set, reader=request.user, exclude=exclude
         )
     except labelling.LabellingError:
         raise Http404("No such set among yours") from None
     if label is None:
         return Response(status=status.HTTP_204_NO_CONTENT)
-    label = Label.objects.select_related("item__image").get(pk=label.pk)
-    return _label_response(label, annotation_set, request.user)
+    image_id = label.item.image_id
+    return Response(
+        {
+            "label": label_data(label),
+            "image": image_payloads([image_id])[image_id],
+            "progress": progress,
+        }
+    )
 
 
 @extend_schema(request=dict, responses={200: dict})
@@ -191,13 +212,14 @@ def labelling_label(request, pk: int):
         data = dict(request.data)
         delta = data.pop("active_seconds_delta", 0)
         try:
-            label = labelling.label_autosave(
+            saved = labelling.label_autosave(
                 label=label, user=request.user, answers=data, active_seconds_delta=delta
             )
         except (labelling.LabellingError, TypeError, ValueError) as error:
             return Response({"detail": str(error)}, status=400)
-        label = Label.objects.select_related("item__image").get(pk=label.pk)
-    return _label_response(label, label.item.annotation_set, request.user)
+        saved.item = label.item
+        label = saved
+    return _label_response(label, label.annotation_set, request.user)
 
 
 @extend_schema(request=dict, responses={200: dict, 400: dict})
@@ -214,25 +236,29 @@ def labelling_submit(request, pk: int):
     if exclude is None:
         return Response({"detail": "exclude is a list of label ids"}, status=400)
     try:
-        label, _ = labelling.label_submit(label=label, user=request.user, answers=answers)
+        submitted, _ = labelling.label_submit(label=label, user=request.user, answers=answers)
     except labelling.LabellingError as error:
         return Response({"detail": str(error), "missing": error.missing}, status=400)
-    label = Label.objects.select_related("item__image", "item__annotation_set").get(pk=label.pk)
-    response = _label_response(label, label.item.annotation_set, request.user)
+    following = None
     if want_next:
-        following = labelling.label_next(
-            annotation_set=label.item.annotation_set,
-            reader=request.user,
-            exclude=(label.pk, *exclude),
+        following, progress = labelling.label_next_with_progress(
+            annotation_set=label.annotation_set, reader=request.user, exclude=(label.pk, *exclude)
         )
-        response.data["next"] = None
-        if following is not None:
-            following = Label.objects.select_related("item__image").get(pk=following.pk)
-            response.data["next"] = {
-                "label": LabelSerializer(following).data,
-                "image": image_payload(following.item.image),
-            }
-    return response
+    else:
+        progress = labelling.reader_progress(label.annotation_set, request.user)
+    images = [label.item.image_id] + ([following.item.image_id] if following else [])
+    payloads = image_payloads(images)  # both in one query
+    data = {
+        "label": label_data(submitted),
+        "image": payloads[label.item.image_id],
+        "progress": progress,
+    }
+    if want_next:
+        data["next"] = following and {
+            "label": label_data(following),
+            "image": payloads[following.item.image_id],
+        }
+    return Response(data)
 
 
 @extend_schema(responses={200: dict, 404: None})
@@ -248,7 +274,6 @@ def labelling_history(request, set_id: int):
     )
     if label is None:
         return Response({"detail": "nothing before this"}, status=404)
-    label = Label.objects.select_related("item__image").get(pk=label.pk)
     return _label_response(label, annotation_set, request.user)
 
 

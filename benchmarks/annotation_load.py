@@ -1,30 +1,33 @@
 """Labelling under load: simulated radiologists against the production server setup.
 
-    python benchmarks/annotation_load.py [--postgres URL] [--workers 2]
+    python benchmarks/annotation_load.py [--postgres URL] [--redis URL] [--workers 2]
 
 Creates a fresh database (PostgreSQL with --postgres, else SQLite) with a 5000-image set,
-starts the production server on it (uvicorn, --workers processes), and drives simulated
-radiologists over keep-alive HTTP connections, each looping: submit the answers of the
-current image + get the next one, then fetch the next image's pixels. Two runs:
-saturation (10 users, no pause) and realistic (30 users, each looking 1 to 3 s, 2 s on
-average, at each image, starting at random moments).
+starts the production server on it (uvicorn, --workers processes; with --redis, Redis for
+the cache, sessions and the channel layer, as in production), and drives simulated
+radiologists, each its own process on its own keep-alive HTTP connection (so the client
+is not what is measured), each looping: fetch the current image's pixels, submit its
+answers + get the next one. Two runs: saturation (10 users, no pause) and realistic
+(30 users, each looking 1 to 3 s, 2 s on average, at each image, starting at random moments).
 Prints median and p95 latency of "submit + next" and of the image fetch, labelled images
 per second, errors and over-served images, and as the baseline in the same run the
-requests per second of a bare Django view (the login page) on the same server. Then
-times the CSV export of all labels.
+requests per second of a bare Django view (the login page) on the same server, driven
+the same way. Then labels the rest of the set (5000 labels) and times the exports of
+all labels and of the consensus, through the API (CSV) and in-process.
 """
 
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import random
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,13 +44,23 @@ ANSWERS = {
 }
 
 
+def _session_for(user) -> str:
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key
+
+
 def setup_database(database_url: str, var_dir: Path, users: int) -> dict:
     """Child process: migrate, make 5000 small images and a set, return session cookies."""
     django_setup(database_url, var_dir, migrate=True)
     import numpy as np
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.models import Group, User
-    from django.contrib.sessions.backends.db import SessionStore
 
     from annotation import services
     from annotation.annotation_sets import annotation_set_create
@@ -79,14 +92,11 @@ def setup_database(database_url: str, var_dir: Path, users: int) -> dict:
         user = User.objects.create(username=f"reader{index}")
         user.groups.add(group)
         readers.append(user)
-        session = SessionStore()
-        session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session.create()
-        cookies.append(session.session_key)
+        cookies.append(_session_for(user))
+    coordinator = User.objects.create(username="coordinator")
+    coordinator.groups.add(Group.objects.get(name="coordinator"))
     annotation_set = annotation_set_create(name="bench", readers=readers, size=5000, seed=1)
-    return {"set": annotation_set.pk, "sessions": cookies}
+    return {"set": annotation_set.pk, "sessions": cookies, "coordinator": _session_for(coordinator)}
 
 
 class Client:
@@ -107,123 +117,197 @@ class Client:
         return response.status, response.read()
 
 
-def run(port: int, set_id: int, sessions: list[str], rounds: int, pause: float) -> dict:
-    submit_next, fetch, errors, labelled = [], [], [], [0]
-    lock = threading.Lock()
-
-    def radiologist(session: str, number: int) -> None:
-        # People do not act in step: each starts at a random moment and looks for a random
-        # time around `pause` (seeded, so runs compare).
-        rng = random.Random(number)
-        time.sleep(rng.uniform(0, pause))
-        client = Client(port, session)
-        status, body = client.call("POST", f"/api/labelling/sets/{set_id}/next/")
+def radiologist(
+    port: int, set_id: int, session: str, number: int, rounds: int, pause: float, start_at: float
+) -> dict:
+    """One simulated radiologist (in its own process): `rounds` images, timings in seconds."""
+    # People do not act in step: each starts at a random moment and looks for a random
+    # time around `pause` (seeded, so runs compare).
+    rng = random.Random(number)
+    time.sleep(max(0.0, start_at - time.time()) + rng.uniform(0, pause))
+    client = Client(port, session)
+    submit_next, fetch, errors = [], [], []
+    done = {"submit_next": submit_next, "fetch": fetch, "errors": errors}
+    status, body = client.call("POST", f"/api/labelling/sets/{set_id}/next/")
+    if status != 200:
+        errors.append(status)
+        return {**done, "ended": time.time()}
+    current = json.loads(body)
+    for _ in range(rounds):
+        started = time.perf_counter()
+        status, _ = client.call("GET", current["image"]["frames"][0])
+        fetched = time.perf_counter()
         if status != 200:
             errors.append(status)
-            return
-        current = json.loads(body)
-        for _ in range(rounds):
-            started = time.perf_counter()
-            status, _ = client.call("GET", current["image"]["frames"][0])
-            fetched = time.perf_counter()
-            if status != 200:
-                errors.append(status)
-            time.sleep(rng.uniform(0.5 * pause, 1.5 * pause))  # looking at the image
-            began = time.perf_counter()
-            # Submit and get the next image in one round trip, as the screen can.
-            status, body = client.call(
-                "POST",
-                f"/api/labelling/labels/{current['label']['id']}/submit/",
-                {**ANSWERS, "next": True},
-            )
-            ended = time.perf_counter()
-            if status != 200:
-                errors.append(status)
-                return
-            with lock:
-                fetch.append(fetched - started)
-                submit_next.append(ended - began)
-                labelled[0] += 1
-            current = json.loads(body)["next"]
-            if current is None:
-                return
+        time.sleep(rng.uniform(0.5 * pause, 1.5 * pause))  # looking at the image
+        began = time.perf_counter()
+        # Submit and get the next image in one round trip, as the screen does.
+        status, body = client.call(
+            "POST",
+            f"/api/labelling/labels/{current['label']['id']}/submit/",
+            {**ANSWERS, "next": True},
+        )
+        ended = time.perf_counter()
+        if status != 200:
+            errors.append(status)
+            break
+        fetch.append(fetched - started)
+        submit_next.append(ended - began)
+        current = json.loads(body)["next"]
+        if current is None:
+            break
+    return {**done, "ended": time.time()}
 
-    threads = [
-        threading.Thread(target=radiologist, args=(session, number))
-        for number, session in enumerate(sessions)
-    ]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its children (Linux /proc).
+
+    The machine is shared: CPU per request is steadier than wall time when others are busy."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def wait_until_idle(pid: int, seconds: float = 300) -> None:
+    """Return once the server's processes use under a tenth of a core (all started)."""
+    deadline = time.monotonic() + seconds
+    used = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        now = cpu_seconds(pid)
+        if now - used < 0.1:
+            return
+        used = now
+
+
+def _processes(count: int) -> ProcessPoolExecutor:
+    # Forked before any Django import in this process: each child is a small HTTP client.
+    return ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork"))
+
+
+def run(port: int, set_id: int, sessions: list[str], rounds: int, pause: float) -> dict:
+    start_at = time.time() + 2.0  # every process is up by then
+    with _processes(len(sessions)) as pool:
+        futures = [
+            pool.submit(radiologist, port, set_id, session, number, rounds, pause, start_at)
+            for number, session in enumerate(sessions)
+        ]
+        results = [future.result() for future in futures]
+    elapsed = max(result["ended"] for result in results) - start_at
+    submit_next = [value for result in results for value in result["submit_next"]]
+    fetch = [value for result in results for value in result["fetch"]]
 
     def p95(values):
         return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else float("nan")
 
     return {
-        "labelled": labelled[0],
+        "labelled": len(submit_next),
         "seconds": elapsed,
-        "rate": labelled[0] / elapsed,
+        "rate": len(submit_next) / elapsed,
         "submit_next_median_ms": 1000 * statistics.median(submit_next),
         "submit_next_p95_ms": 1000 * p95(submit_next),
         "fetch_median_ms": 1000 * statistics.median(fetch),
         "fetch_p95_ms": 1000 * p95(fetch),
-        "errors": len(errors),
+        "errors": sum(len(result["errors"]) for result in results),
     }
+
+
+def hammer(port: int, requests: int, start_at: float) -> float:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    time.sleep(max(0.0, start_at - time.time()))
+    for _ in range(requests):
+        connection.request("GET", "/accounts/login/")
+        connection.getresponse().read()
+    return time.time()
 
 
 def bare_view_rate(port: int, users: int, requests_each: int) -> float:
-    def hammer() -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        for _ in range(requests_each):
-            connection.request("GET", "/accounts/login/")
-            connection.getresponse().read()
-
-    threads = [threading.Thread(target=hammer) for _ in range(users)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return users * requests_each / (time.perf_counter() - started)
+    start_at = time.time() + 2.0
+    with _processes(users) as pool:
+        ends = list(pool.map(hammer, [port] * users, [requests_each] * users, [start_at] * users))
+    return users * requests_each / (max(ends) - start_at)
 
 
-def check_and_export(database_url: str, var_dir: Path, set_id: int) -> dict:
-    """Child process: over-served images, and the time of the full CSV export."""
+def check(database_url: str, var_dir: Path, set_id: int) -> dict:
+    """Child process: over-served images and labels stored, after the runs."""
     django_setup(database_url, var_dir, migrate=False)
     from django.db.models import Count, F
 
-    from annotation import label_stats
-    from annotation.models import AnnotationItem, AnnotationSet, Label
+    from annotation.models import AnnotationItem, Label
 
     over = (
-        AnnotationItem.objects.annotate(n=Count("labels"))
+        AnnotationItem.objects.filter(annotation_set_id=set_id)
+        .annotate(n=Count("labels"))
         .filter(n__gt=F("planned_readers"))
         .count()
     )
-    annotation_set = AnnotationSet.objects.get(pk=set_id)
-    started = time.perf_counter()
-    rows = label_stats.label_export_rows(annotation_set)
+    return {"over_served": over, "labels": Label.objects.filter(annotation_set_id=set_id).count()}
+
+
+def fill_and_export(database_url: str, var_dir: Path, set_id: int) -> dict:
+    """Child process: answer every reading still open (the drafts, then free slots, spread
+    over the readers), so the set has all its labels; then time the export of all labels."""
+    django_setup(database_url, var_dir, migrate=False)
     import csv
     import io
 
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=label_stats.LABEL_COLUMNS)
+    from django.db import transaction
+    from django.utils import timezone
+
+    from annotation import label_stats
+    from annotation.models import AnnotationSet, Label, LabelSlot
+
+    annotation_set = AnnotationSet.objects.get(pk=set_id)
+    now = timezone.now()
+    readers = list(annotation_set.readers.values_list("reader_id", flat=True))
+    with transaction.atomic():
+        drafts = Label.objects.filter(annotation_set=annotation_set, status=Label.DRAFT)
+        for item_id, reader_id in drafts.values_list("item_id", "reader_id"):
+            LabelSlot.objects.filter(item_id=item_id, reader_id=reader_id).update(done=True)
+        drafts.update(status=Label.SUBMITTED, submitted_at=now, **ANSWERS)
+        open_slots = list(LabelSlot.objects.filter(annotation_set=annotation_set, done=False))
+        Label.objects.bulk_create(
+            Label(
+                item_id=slot.item_id,
+                annotation_set=annotation_set,
+                reader_id=readers[index % len(readers)],
+                status=Label.SUBMITTED,
+                shown_at=now,
+                submitted_at=now,
+                **ANSWERS,
+            )
+            for index, slot in enumerate(open_slots)
+        )
+        for index, slot in enumerate(open_slots):
+            slot.reader_id, slot.done = readers[index % len(readers)], True
+        LabelSlot.objects.bulk_update(open_slots, ["reader", "done"], batch_size=1000)
+    started = time.perf_counter()
+    rows = label_stats.label_export_rows(annotation_set)
+    writer = csv.DictWriter(io.StringIO(), fieldnames=label_stats.LABEL_COLUMNS)
     writer.writeheader()
     writer.writerows(rows)
-    return {
-        "over_served": over,
-        "labels": Label.objects.count(),
-        "export_seconds": time.perf_counter() - started,
-        "export_rows": len(rows),
-    }
+    return {"export_seconds": time.perf_counter() - started, "export_rows": len(rows)}
+
+
+def timed_get(port: int, session: str, path: str) -> tuple[float, int, int]:
+    """Seconds, status and size of one GET (a fresh connection, as a browser download)."""
+    client = Client(port, session)
+    started = time.perf_counter()
+    status, body = client.call("GET", path)
+    return time.perf_counter() - started, status, len(body)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--postgres")
+    parser.add_argument("--redis", help="Redis URL: cache, sessions and channel layer")
     parser.add_argument("--workers", type=int, default=2, help="server processes (uvicorn)")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
@@ -232,7 +316,10 @@ def main() -> None:
         print(json.dumps(setup_database(args.rest[0], Path(args.rest[1]), int(args.rest[2]))))
         return
     if args.step == "check":
-        print(json.dumps(check_and_export(args.rest[0], Path(args.rest[1]), int(args.rest[2]))))
+        print(json.dumps(check(args.rest[0], Path(args.rest[1]), int(args.rest[2]))))
+        return
+    if args.step == "fill":
+        print(json.dumps(fill_and_export(args.rest[0], Path(args.rest[1]), int(args.rest[2]))))
         return
 
     from ovarian_web.local_services import free_port, uvicorn_command, wait_for_port
@@ -243,7 +330,10 @@ def main() -> None:
         if args.postgres
         else f"sqlite:///{work / 'db.sqlite3'}"
     )
-    print(f"database: {'PostgreSQL' if args.postgres else 'SQLite'}; setting up 5000 images…")
+    print(
+        f"database: {'PostgreSQL' if args.postgres else 'SQLite'}"
+        f"{'; Redis' if args.redis else ''}; setting up 5000 images…"
+    )
     prepared = child_json(__file__, "--step", "setup", url, work, 40)
     port = free_port()
     env = {
@@ -253,6 +343,8 @@ def main() -> None:
         "MEDIA_ROOT": str(work / "media"),
     }
     env.pop("REDIS_URL", None)
+    if args.redis:
+        env["REDIS_URL"] = args.redis
     server = subprocess.Popen(
         uvicorn_command("127.0.0.1", port, args.workers),
         cwd=ROOT,
@@ -261,34 +353,52 @@ def main() -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for_port(port, process=server)
-        time.sleep(2)  # every worker process up
+        wait_for_port(port, process=server, seconds=180)  # a busy machine starts slowly
+        wait_until_idle(server.pid)  # every worker process has imported everything
         bare_view_rate(port, 4, 20)  # warm up
+        cpu = cpu_seconds(server.pid)
         bare = bare_view_rate(port, 10, 100)
-        print(f"bare Django view (login page), 10 users: {bare:.0f} requests/s")
+        bare_cpu = (cpu_seconds(server.pid) - cpu) / 1000
+        print(
+            f"bare Django view (login page), 10 users: {bare:.0f} requests/s; "
+            f"server CPU {1000 * bare_cpu:.1f} ms per request"
+        )
         sessions = prepared["sessions"]
+        set_id = prepared["set"]
         for label, users, rounds, pause in (("saturation", 10, 60, 0.0), ("realistic", 30, 8, 2.0)):
+            cpu = cpu_seconds(server.pid)
             result = run(
                 port,
-                prepared["set"],
+                set_id,
                 sessions[:users] if label == "saturation" else sessions[10 : 10 + users],
                 rounds,
                 pause,
             )
+            per_label = (cpu_seconds(server.pid) - cpu) / result["labelled"]
             print(
                 f"{label} ({users} users, {pause:g} s per image on average): "
                 f"{result['rate']:.1f} labelled images/s ({result['rate'] / bare:.2f} of the "
                 f"bare view's rate); submit+next median {result['submit_next_median_ms']:.1f} "
                 f"ms, p95 {result['submit_next_p95_ms']:.1f} ms; image fetch median "
                 f"{result['fetch_median_ms']:.1f} ms, p95 {result['fetch_p95_ms']:.1f} ms; "
-                f"errors {result['errors']}"
+                f"errors {result['errors']}; server CPU {1000 * per_label:.1f} ms per labelled "
+                f"image ({per_label / bare_cpu:.1f} bare-view requests)"
             )
+        checked = child_json(__file__, "--step", "check", url, work, set_id)
+        print(f"over-served images: {checked['over_served']}; labels stored {checked['labels']}")
+        filled = child_json(__file__, "--step", "fill", url, work, set_id)
+        print(
+            f"export of {filled['export_rows']} labels, in-process (rows + CSV): "
+            f"{filled['export_seconds']:.3f} s"
+        )
+        for what in ("labels", "consensus"):
+            seconds, status, size = timed_get(
+                port, prepared["coordinator"], f"/api/annotation-sets/{set_id}/{what}/?as=csv"
+            )
+            print(f"API CSV export of the {what} (status {status}, {size} bytes): {seconds:.3f} s")
     finally:
         server.terminate()
         server.wait(timeout=10)
-    checked = child_json(__file__, "--step", "check", url, work, prepared["set"])
-    print(f"over-served images: {checked['over_served']}; labels stored {checked['labels']}")
-    print(f"CSV export of {checked['export_rows']} labels: {checked['export_seconds']:.3f} s")
 
 
 if __name__ == "__main__":

@@ -76,8 +76,11 @@ TEMPLATES = [
 
 DATABASES = {"default": env_database("DATABASE_URL", str(VAR_DIR / "db.sqlite3"))}
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
-# Under ASGI, requests run in a thread pool: persistent connections would pile up per thread.
+# Kept connections need a server that runs requests on long-lived threads: the production
+# server does (local_services.production_application, which defaults this to 600); daphne
+# and the test server start a thread per request, where 0 (close after each) suits.
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # a kept connection is checked before reuse
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web server and worker write to one file; wait for the lock instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
