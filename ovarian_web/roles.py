@@ -92,6 +92,7 @@ NAVIGATION = [
     ("Disagreements", "inference:disagreements", (Role.COORDINATOR, Role.ADMINISTRATOR)),
     ("Find patient", "annotation:patient_find", IDENTIFIER_ROLES),
     ("Data overview", "annotation:overview", (Role.COORDINATOR, Role.ADMINISTRATOR)),
+    ("Models", "inference:model_list", (Role.COORDINATOR, Role.ADMINISTRATOR)),
     ("Import images", "annotation:import_new", IMPORT_ROLES),
     ("Import clinical data", "annotation:clinical_upload", IMPORT_ROLES),
     ("Jobs", "annotation:job_list", JOB_ROLES),

@@ -13,8 +13,12 @@
   if (toggle) toggle.addEventListener("change", apply);
   if (opacity) opacity.addEventListener("input", apply);
   document.addEventListener("keydown", function (event) {
+    // Typing in the comment box or a text field is not a shortcut; a focused checkbox or
+    // slider is fine.
     const target = event.target;
-    if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT")) return;
+    const typing = target && (target.tagName === "TEXTAREA" || target.tagName === "SELECT" ||
+      (target.tagName === "INPUT" && !/^(checkbox|radio|range|button|submit)$/.test(target.type)));
+    if (typing) return;
     if ((event.key === "h" || event.key === "H") && toggle && !event.ctrlKey && !event.metaKey) {
       toggle.checked = !toggle.checked;
       apply();

@@ -194,12 +194,12 @@
     $("ai-decision").className = "tag " + (ai.decision === "malignant" ? "malignant" : "benign");
     $("ai-threshold").textContent = ai.threshold === null ? "—" : ai.threshold.toFixed(3);
     $("ai-operating").textContent = "sensitivity " + pct(ai.sensitivity) + ", specificity " + pct(ai.specificity);
-    $("ai-models").textContent = (ai.models || []).map(function (m) { return m.name + " " + (m.theta === null ? "—" : m.theta.toFixed(3)); }).join(" · ") || "—";
+    $("ai-models").textContent = (ai.models || []).map(function (m) { return m.name + ": " + (m.theta === null ? "—" : m.theta.toFixed(3)); }).join(" · ") || "—";
     const order = images().map(function (image) { return image.id; });
     (ai.images || []).forEach(function (entry) {
       const item = document.createElement("li");
       const at = order.indexOf(entry.image_id);
-      item.textContent = (at >= 0 ? "Image " + (at + 1) : "Image " + entry.image_id) + ": " + Math.round(entry.probability * 100) + "%";
+      item.textContent = (at >= 0 ? "Image " + (at + 1) : "Image " + entry.image_id) + ": AI " + Math.round(entry.probability * 100) + "%";
       if (at >= 0) { item.className = "link"; item.addEventListener("click", function () { showImage(at); }); }
       list.appendChild(item);
     });

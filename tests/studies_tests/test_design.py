@@ -392,3 +392,32 @@ def test_centres_filter_keeps_only_their_exams():
     assert form.is_valid(), form.errors
     assert {e.pk for e in form.cleaned_data["cases"]} == {e.pk for e in mine}
     assert Center.objects.count() >= 2
+
+
+# ---- the demo ----
+
+
+@pytest.mark.django_db
+def test_the_demo_has_a_designed_study_read_by_simulated_readers_and_open_to_the_radiologist(
+    settings, tmp_path
+):
+    from annotation.demo import demo_data_generate
+    from studies.demo import DESIGNED_DEMO_STUDY
+
+    settings.DEMO_DATA_DIR = tmp_path / "demo"
+    trainee = UserFactory(username="radiologist", role=Role.RADIOLOGIST)
+    demo_data_generate(patients=40, seed=15)
+    study = ReaderStudy.objects.get(name=DESIGNED_DEMO_STUDY)
+    assert study.state == "open" and study.washout_days == 0
+    cases = study.cases.filter(practice=False).select_related("exam__center", "exam__pathology")
+    assert all(not case.exam.center.is_internal for case in cases)
+    simulated = study.sessions.exclude(reader=trainee)
+    assert simulated.count() == 2 * study.readers.exclude(reader=trainee).count() > 0
+    assert all(session.finished_at for session in simulated)
+    assert study.readers.exclude(reader=trainee).filter(experience_years__isnull=False).exists()
+    own = study.sessions.get(reader=trainee, arm="without_ai")
+    assert reading_next(session=own) is not None  # the demo radiologist can start now
+    source = designed_study_source(study)
+    assert {r.modality for r in source.readings} == {"without AI", "with AI"}
+    demo_data_generate(patients=40, seed=15)  # a second run adds nothing
+    assert ReaderStudy.objects.filter(name=DESIGNED_DEMO_STUDY).count() == 1
