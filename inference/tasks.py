@@ -2,22 +2,25 @@
 
 from celery import shared_task
 
+from ovarian_web.jobs import job_task_run
+
 from .cleaning import triage_job_execute
 from .inference_jobs import inference_job_execute
+from .models import InferenceJob, TrainingJob, TriageJob
 from .training import training_job_execute
 from .workers import _start_heartbeat  # noqa: F401  (connects the worker heartbeat)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def training_job_run(*, job_id: int) -> None:
-    training_job_execute(job_id=job_id)
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def training_job_run(self, *, job_id: int) -> None:
+    job_task_run(self, TrainingJob, job_id, training_job_execute)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def inference_job_run(*, job_id: int) -> None:
-    inference_job_execute(job_id=job_id)
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def inference_job_run(self, *, job_id: int) -> None:
+    job_task_run(self, InferenceJob, job_id, inference_job_execute)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def triage_job_run(*, job_id: int) -> None:
-    triage_job_execute(job_id=job_id)
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def triage_job_run(self, *, job_id: int) -> None:
+    job_task_run(self, TriageJob, job_id, triage_job_execute)

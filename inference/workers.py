@@ -14,7 +14,9 @@ import torch
 from celery.signals import worker_ready
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 
+from ovarian_web.jobs import jobs_abandoned_fail
 from ovarian_web.models import JobStatus
 
 log = logging.getLogger(__name__)
@@ -91,8 +93,11 @@ def _start_heartbeat(sender=None, **kwargs) -> None:
         while True:
             try:
                 heartbeat(name, queues)
-            except Exception as error:  # the cache may be briefly away; try again next beat
+                jobs_abandoned_fail()  # jobs whose worker died with their message
+            except Exception as error:  # cache or database briefly away: try next beat
                 log.warning("worker heartbeat failed: %s", error)
+            finally:
+                connection.close()
             time.sleep(HEARTBEAT_SECONDS)
 
     threading.Thread(target=beat, name="heartbeat", daemon=True).start()

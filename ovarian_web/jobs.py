@@ -4,7 +4,10 @@ Every change is pushed to the "jobs" group, which the jobs page listens to.
 """
 
 import time
+from datetime import timedelta
 
+from django.apps import apps
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -45,6 +48,53 @@ def job_claim(model: type[Job], job_id: int) -> Job | None:
         job.save(update_fields=["attempts", "updated_at"])
         broadcast(JOBS_GROUP, "job.update", job_payload(job))
     return job
+
+
+def job_lease_left(model: type[Job], job_id: int) -> float | None:
+    """Seconds until a RUNNING job's lease expires (0 once it has); None when it is not running."""
+    row = model.objects.filter(pk=job_id, status=JobStatus.RUNNING).values("leased_at").first()
+    if row is None:
+        return None
+    if row["leased_at"] is None:
+        return 0.0
+    expires = row["leased_at"] + timedelta(seconds=settings.JOB_LEASE_SECONDS)
+    return max(0.0, (expires - timezone.now()).total_seconds())
+
+
+def job_task_run(task, model: type[Job], job_id: int, execute) -> None:
+    """The body of a job's Celery task: run it, or wait for the worker that holds it.
+
+    A worker killed mid-job (the kernel's OOM killer, a restart) has its message delivered
+    again at once, while the job's lease is still fresh. Dropping that message would leave the
+    job "running" forever; instead the task comes back when the lease has expired and then
+    claims the job again, unless its first worker finished it meanwhile.
+    """
+    execute(job_id=job_id)
+    left = job_lease_left(model, job_id)
+    if left is not None and not task.request.is_eager:
+        raise task.retry(countdown=left + 1, max_retries=None)
+
+
+def jobs_abandoned_fail() -> int:
+    """Fail every RUNNING job that nobody has renewed for two lease periods (its worker died
+    and its message with it); each can be retried from its page. How many were failed."""
+    cutoff = timezone.now() - timedelta(seconds=2 * settings.JOB_LEASE_SECONDS)
+    failed = 0
+    for model in apps.get_models():
+        if not issubclass(model, Job):
+            continue
+        for job in model.objects.filter(status=JobStatus.RUNNING, leased_at__lt=cutoff):
+            claimed = model.objects.filter(
+                pk=job.pk, status=JobStatus.RUNNING, leased_at=job.leased_at
+            ).update(status=JobStatus.FAILED)
+            if claimed:  # this sweep, not another worker's, ends it
+                job_fail(job, WorkerLost("no worker has renewed this job's lease; it stopped"))
+                failed += 1
+    return failed
+
+
+class WorkerLost(RuntimeError):
+    pass
 
 
 class ProgressReporter:

