@@ -18,7 +18,7 @@ from ovarian_web.jobs import ProgressReporter, job_claim, job_fail, job_finish
 
 from . import datasets, selectors
 from .ml.cam import cam_png, predict_with_cam
-from .ml.data import normalise
+from .ml.data import letterbox, normalise
 from .ml.networks import build_network
 from .ml.train import predict, resolve_device
 from .models import (
@@ -161,19 +161,27 @@ def triage_reason(probabilities: dict, triage: ModelVersion) -> str | None:
     return None
 
 
-def _model_pass(version: ModelVersion, images: list[Image]) -> list[tuple[float, bytes]]:
-    """Probability and CAM PNG per image, CAMs from the same forward pass."""
+def _model_pass(
+    version: ModelVersion, tensors: torch.Tensor, shapes: list[tuple[int, int]]
+) -> list[tuple[float, bytes]]:
+    """Probability and CAM PNG per image of uint8 inputs, CAMs from the same forward pass.
+
+    Each PNG covers its image (height, width in `shapes`) without the letterbox padding, at
+    the input's resolution, so pages can stretch it over the image as it is shown."""
     network = loaded_network(version)
     device = next(network.parameters()).device
-    tensors = datasets.load_inputs([i.pk for i in images], version.input_size)
     out = []
     batch = settings.INFERENCE_BATCH_SIZE
-    for start in range(0, len(images), batch):
+    for start in range(0, len(tensors), batch):
         chunk = normalise(tensors[start : start + batch].to(device))
         with torch.inference_mode():
             probabilities, cams = predict_with_cam(network, version.architecture, chunk)
         cams = cams.cpu().numpy() if isinstance(cams, torch.Tensor) else np.asarray(cams)
-        out.extend((float(p), cam_png(cam)) for p, cam in zip(probabilities, cams, strict=True))
+        for p, cam, (height, width) in zip(
+            probabilities, cams, shapes[start : start + batch], strict=True
+        ):
+            _, _, new_width, new_height = letterbox(height, width, version.input_size)
+            out.append((float(p), cam_png(cam, image_shape=(new_height, new_width))))
     return out
 
 
@@ -198,8 +206,14 @@ def exam_result_compute(*, exam: Exam, ensemble: Ensemble, job=None) -> ExamResu
         )
     theta = {}
     predictions = []
+    inputs: dict[int, torch.Tensor] = {}  # decoded once per input size, for both models
+    shapes = [datasets.input_shape(image) for image in images]
     for key, version in (("resnet", ensemble.resnet), ("darknet", ensemble.darknet)):
-        outputs = _model_pass(version, images)
+        if version.input_size not in inputs:
+            inputs[version.input_size] = datasets.load_inputs(
+                [image.pk for image in images], version.input_size
+            )
+        outputs = _model_pass(version, inputs[version.input_size], shapes)
         theta[key] = exam_score([p for p, _ in outputs])
         predictions.extend(
             (image, version, p, png) for image, (p, png) in zip(images, outputs, strict=True)
@@ -250,6 +264,9 @@ def inference_job_execute(*, job_id: int) -> None:
     if job is None:
         return
     ensemble = job.ensemble
+    if ensemble.retired:  # retired after the job was queued: its models score nothing new
+        job_fail(job, NoModelInService(f"Ensemble {ensemble.pk} was retired; nothing scored."))
+        return
     progress = ProgressReporter(job, "Scoring exams")
     exams = Exam.objects.in_bulk(job.exam_ids)
     counts = {ResultStatus.SCORED: 0, ResultStatus.NOT_SCORABLE: 0, "missing": 0}
