@@ -8,15 +8,17 @@ from tests.factories import PASSWORD, UserFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 EXPECTED_NAVIGATION = {
-    Role.RADIOLOGIST: ["Home", "Labelling", "Images", "API"],
-    Role.CLINICIAN: ["Home", "Exams", "Find patient", "API"],
+    Role.RADIOLOGIST: ["Home", "Labelling", "Reading", "Images", "API"],
+    Role.CLINICIAN: ["Home", "Exams", "Worklist", "Find patient", "API"],
     Role.COORDINATOR: [
-        "Home", "Annotation sets", "Images", "Exams", "Data overview", "Import images",
-        "Import clinical data", "Jobs", "API",
+        "Home", "Annotation sets", "Reader studies", "Images", "Exams", "Worklist",
+        "Disagreements", "Data overview", "Models", "Import images", "Import clinical data",
+        "Jobs", "API",
     ],
     Role.ADMINISTRATOR: [
-        "Home", "Annotation sets", "Images", "Exams", "Find patient", "Data overview",
-        "Import images", "Import clinical data", "Jobs", "API", "Flagged images", "Admin",
+        "Home", "Annotation sets", "Reader studies", "Images", "Exams", "Worklist",
+        "Disagreements", "Find patient", "Data overview", "Models", "Import images",
+        "Import clinical data", "Jobs", "API", "Flagged images", "Admin",
     ],
 }  # fmt: skip
 

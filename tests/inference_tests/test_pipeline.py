@@ -6,6 +6,7 @@ checks are about what is stored and refused, not how good a two-epoch model is.
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image as PILImage
 
 from annotation.demo import demo_data_generate
 from annotation.models import Exam, Image
@@ -95,6 +96,13 @@ def test_train_register_ensemble_and_score(demo_data):
     stored = ImagePrediction.objects.filter(image_id__in=result.used_image_ids)
     assert stored.count() == 2 * len(result.used_image_ids)
     assert all(prediction.heatmap for prediction in stored)
+    for prediction in stored.select_related("image"):
+        # The overlay covers the image as shown: its shape, not the letterboxed square.
+        with prediction.heatmap.open("rb") as handle:
+            width, height = PILImage.open(handle).size
+        image = prediction.image
+        assert max(width, height) == version.input_size
+        assert width / height == pytest.approx(image.width / image.height, rel=0.02)
 
     # Running the same job again changes nothing.
     before = list(ImagePrediction.objects.values_list("pk", "probability"))
@@ -110,8 +118,14 @@ def test_train_register_ensemble_and_score(demo_data):
     result = exam_result_compute(exam=other, ensemble=ensemble)
     assert result.status == ResultStatus.NOT_SCORABLE and "No usable image" in result.reason
 
-    # A retired version takes no new jobs; its results stay.
+    # A retired version takes no new jobs, and a job queued before the retirement scores
+    # nothing; its results stay.
+    unscored = Exam.objects.filter(images__isnull=False).exclude(pk__in=[exam.pk, other.pk])
+    queued = inference_job_create(exam_ids=[unscored.first().pk], scope="test")
     registry.version_retire(version=version)
+    inference_job_execute(job_id=queued.pk)
+    queued.refresh_from_db()
+    assert queued.status == JobStatus.FAILED and "retired" in queued.error
     ensemble.refresh_from_db()
     assert ensemble.retired and not ensemble.in_service
     with pytest.raises(NoModelInService):
