@@ -7,6 +7,8 @@ count as malignant), rating = the confidence 0-100, decision = malignant yes (1)
 seconds = the active reading time. A case read twice in one arm (a crossover never does;
 a changed design would) keeps its latest answer. The AI alone comes from the ensemble in
 service (`inference.selectors.ai_case_scores`): the exam score Θ and its 0/1 decision.
+Each reader's specialty and years of experience (`ReaderStudyReader`) go with it, for the
+subgroup results.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from .design import exam_truth
 from .models import Arm, CaseReading, ReaderStudy
 from .reading_import import Reading
-from .result_sources import ResultSource
+from .result_sources import ReaderProfile, ResultSource
 
 MODALITIES = {Arm.WITHOUT_AI: Arm.WITHOUT_AI.label, Arm.WITH_AI: Arm.WITH_AI.label}
 REFERENCE = MODALITIES[Arm.WITHOUT_AI]  # "without AI"
@@ -54,9 +56,18 @@ def designed_study_source(study: ReaderStudy) -> ResultSource:
     ai_by_case = {
         str(exam_id): (float(score), int(decision)) for exam_id, (score, decision) in scores.items()
     }
+    profiles = {
+        participant.reader.get_username(): ReaderProfile(
+            specialty=participant.specialty,
+            specialty_label=participant.get_specialty_display() if participant.specialty else "",
+            experience_years=participant.experience_years,
+        )
+        for participant in study.readers.select_related("reader")
+    }
     return ResultSource(
         title=study.name,
         readings=sorted(cells.values(), key=lambda r: (r.modality != REFERENCE, r.reader, r.line)),
         reference_modality=REFERENCE,
         ai_by_case=ai_by_case or None,
+        reader_profiles=profiles,
     )

@@ -20,9 +20,11 @@ computation (`docs/reader_study_results.md` describes both):
 
 `source_results(source)` — any study, from a `ResultSource` (imported or designed): the same
 keys, with more in each reader row (`auc_ci`, `kappa_ci`, `counts`, `cases`), and `study`
-(title, modalities, readers, case counts), `ai` (the AI alone on the same cases, or null) and
+(title, modalities, readers, case counts), `ai` (the AI alone on the same cases, or null),
 `roc` (empirical ROC points and decision operating points per reader and modality, and the
-AI's).
+AI's) and, only for a source with reader profiles (a designed study), `subgroups`: the
+`pooled` metrics within each subgroup of readers by specialty and by experience band
+(`studies.result_subgroups`).
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ import numpy as np
 
 from .models import ImportedReaderStudy
 from .reading_import import Reading
-from .result_sources import ResultSource, imported_study_source
+from .result_sources import ReaderProfile, ResultSource, imported_study_source
+from .result_subgroups import ONE_READER, reader_subgroups
 from .stats import (
     Estimate,
     StatsInputError,
@@ -164,6 +167,58 @@ def _estimate(value: Estimate) -> dict[str, float | None]:
 def _pool(values: list[float | None]) -> dict[str, float | None] | None:
     defined = [value for value in values if value is not None]
     return mean_t_interval(defined).as_dict() if defined else None
+
+
+def _pooled(
+    reader_rows: list[dict[str, Any]], modalities: list[str], has_decisions: bool, has_seconds: bool
+) -> dict[str, dict[str, Any]]:
+    """Per modality, each metric's mean across the given reader rows with a t interval.
+
+    The `pooled` part of the document (all readers) and of each subgroup (its readers).
+    """
+    values: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for entry in reader_rows:
+        for name in ("auc", *DECISION_METRICS, "kappa", "f1", "median_seconds"):
+            value = entry[name]
+            values[entry["modality"]][name].append(
+                value["estimate"] if isinstance(value, dict) else value
+            )
+    pooled = {}
+    for m in modalities:
+        pooled[m] = {"auc": _pool(values[m]["auc"])}
+        for name in (*DECISION_METRICS, "kappa", "f1"):
+            pooled[m][name] = _pool(values[m][name]) if has_decisions else None
+        pooled[m]["median_seconds"] = _pool(values[m]["median_seconds"]) if has_seconds else None
+    return pooled
+
+
+def _subgroups(
+    profiles: dict[str, ReaderProfile],
+    reader_rows: list[dict[str, Any]],
+    readers: list[str],
+    modalities: list[str],
+    has_decisions: bool,
+    has_seconds: bool,
+) -> dict[str, list[dict[str, Any]]]:
+    """Per grouping (`studies.result_subgroups`), each subgroup's readers pooled by `_pooled`."""
+    return {
+        grouping: [
+            {
+                "key": key,
+                "label": label,
+                "readers": members,
+                "pooled": _pooled(
+                    [row for row in reader_rows if row["reader"] in members],
+                    modalities,
+                    has_decisions,
+                    has_seconds,
+                ),
+                "note": ONE_READER if len(members) == 1 else None,
+            }
+            for key, label, members in subgroups
+        ]
+        for grouping, subgroups in reader_subgroups(profiles, readers).items()
+    }
 
 
 def _auc_with_ci(y: np.ndarray, scores: np.ndarray) -> dict[str, float | None]:
@@ -301,7 +356,6 @@ def _analyse(
     y = np.array([truth[c] for c in cases])
     reader_rows = []
     roc_rows = []
-    pooled_values: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for m in modalities:
         for r in readers:
             values = [cells[(m, r, c)] for c in cases]
@@ -331,23 +385,8 @@ def _analyse(
                     }
                 )
             reader_rows.append(entry)
-            pooled_values[m]["auc"].append(entry["auc"])
-            for name in (*DECISION_METRICS, "kappa", "f1"):
-                value = entry[name]
-                pooled_values[m][name].append(
-                    value["estimate"] if isinstance(value, dict) else value
-                )
-            pooled_values[m]["median_seconds"].append(entry["median_seconds"])
 
-    pooled = {}
-    for m in modalities:
-        pooled[m] = {"auc": _pool(pooled_values[m]["auc"])}
-        for name in (*DECISION_METRICS, "kappa", "f1"):
-            pooled[m][name] = _pool(pooled_values[m][name]) if has_decisions else None
-        pooled[m]["median_seconds"] = (
-            _pool(pooled_values[m]["median_seconds"]) if has_seconds else None
-        )
-
+    pooled = _pooled(reader_rows, modalities, has_decisions, has_seconds)
     document: dict[str, Any] = {"readers": reader_rows, "pooled": pooled, "mrmc": mrmc}
     if full:
         ai_row, ai_roc = (
@@ -372,6 +411,10 @@ def _analyse(
             "ai": ai_row,
             "roc": {"readers": roc_rows, "ai": ai_roc},
         }
+        if source.reader_profiles is not None:
+            document["subgroups"] = _subgroups(
+                source.reader_profiles, reader_rows, readers, modalities, has_decisions, has_seconds
+            )
     if complete_only:
         document["excluded"] = {
             "readers": [r for r in all_readers if r not in readers],
@@ -434,11 +477,12 @@ def _estimate_cells(metric: str, value: Any) -> dict[str, Any]:
 
 def _table_row(kind: str, reader: str, modality: str, entry: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {"row": kind, "reader": reader, "modality": modality}
-    auc_value = entry.get("auc_ci") if kind != "pooled" else entry.get("auc")
+    pooled = kind in ("pooled", "subgroup")
+    auc_value = entry.get("auc") if pooled else entry.get("auc_ci")
     row.update(_estimate_cells("auc", auc_value))
     for metric in DECISION_METRICS:
         row.update(_estimate_cells(metric, entry.get(metric)))
-    kappa = entry.get("kappa_ci") if kind != "pooled" else entry.get("kappa")
+    kappa = entry.get("kappa") if pooled else entry.get("kappa_ci")
     row.update(_estimate_cells("kappa", kappa if kappa is not None else entry.get("kappa")))
     row.update(_estimate_cells("f1", entry.get("f1")))
     seconds = entry.get("median_seconds")
@@ -452,15 +496,22 @@ def _table_row(kind: str, reader: str, modality: str, entry: dict[str, Any]) -> 
 def results_table(document: dict[str, Any]) -> list[dict[str, Any]]:
     """The per-reader table of a `source_results` document: reader rows, pooled, AI alone.
 
-    `row` is "reader", "pooled" (mean across readers, t interval) or "ai" (the AI alone).
+    `row` is "reader", "pooled" (mean across readers, t interval), "subgroup" (the mean
+    across a subgroup's readers; `reader` names it, e.g. "experience: under 5 years") or
+    "ai" (the AI alone).
     """
+    cases = document.get("study", {}).get("cases")
     table = [
         _table_row("reader", entry["reader"], entry["modality"], entry)
         for entry in document["readers"]
     ]
     for modality, metrics in document["pooled"].items():
-        pooled = {**metrics, "cases": document.get("study", {}).get("cases")}
-        table.append(_table_row("pooled", "", modality, pooled))
+        table.append(_table_row("pooled", "", modality, {**metrics, "cases": cases}))
+    for grouping, subgroups in document.get("subgroups", {}).items():
+        for subgroup in subgroups:
+            for modality, metrics in subgroup["pooled"].items():
+                name = f"{grouping}: {subgroup['label']}"
+                table.append(_table_row("subgroup", name, modality, {**metrics, "cases": cases}))
     if document.get("ai"):
         table.append(_table_row("ai", "AI alone", "", document["ai"]))
     return table

@@ -175,9 +175,45 @@ def _table(document: dict[str, Any], columns: tuple[tuple[str, str], ...]) -> li
         }
         if row["row"] == "ai":
             ai_group["rows"].append(entry)
-        else:
+        elif row["row"] != "subgroup":  # their own table (_subgroup_table)
             groups[row["modality"]]["rows"].append(entry)
     return [*groups.values(), *([ai_group] if ai_group["rows"] else [])]
+
+
+SUBGROUPINGS = {"specialty": "By specialty", "experience": "By years of experience"}
+
+
+def _subgroup_table(document: dict[str, Any], columns: tuple[tuple[str, str], ...]) -> list[dict]:
+    """Rows for the subgroup table: per grouping, per subgroup one row per modality."""
+    order = document["study"]["modalities"]
+    return [
+        {
+            "title": SUBGROUPINGS.get(grouping, grouping),
+            "grouping": grouping,
+            "subgroups": [
+                {
+                    "key": subgroup["key"],
+                    "label": subgroup["label"],
+                    "readers": subgroup["readers"],
+                    "note": subgroup["note"],
+                    "rows": [
+                        {
+                            "modality": modality,
+                            "cells": [
+                                _cell(subgroup["pooled"][modality][key]) for key, _ in columns
+                            ],
+                            "median_seconds": (
+                                subgroup["pooled"][modality]["median_seconds"] or {}
+                            ).get("estimate"),
+                        }
+                        for modality in order
+                    ],
+                }
+                for subgroup in subgroups
+            ],
+        }
+        for grouping, subgroups in document.get("subgroups", {}).items()
+    ]
 
 
 def _p_value(p: float | None) -> str:
@@ -281,6 +317,7 @@ def _results_page(
             "study": document["study"],
             "columns": [label for _, label in columns],
             "groups": _table(document, columns),
+            "subgroups": _subgroup_table(document, columns),
             "mrmc": _mrmc(document),
             "decision_metrics": DECISION_METRICS,
             "plot_data": {
@@ -432,8 +469,9 @@ def _document_schema(operation_id: str):
         responses={200: OpenApiTypes.OBJECT, 400: ERROR},
         description=(
             "The full results document (docs/reader_study_results.md): `study`, `readers` "
-            "(with intervals and counts), `pooled`, `ai` (the AI alone, or null), `roc` and "
-            "`mrmc`."
+            "(with intervals and counts), `pooled`, `ai` (the AI alone, or null), `roc`, "
+            "`mrmc` and, for a designed study only, `subgroups` (the pooled metrics per arm "
+            "within each subgroup of readers by specialty and by years of experience)."
         ),
     )
 
@@ -444,8 +482,9 @@ def _table_schema(operation_id: str):
         parameters=OPTIONS,
         responses={(200, "text/csv"): OpenApiTypes.STR, (400, "application/json"): ERROR},
         description=(
-            "The per-reader table as CSV: one row per reader and modality, the pooled rows "
-            "and the AI alone (docs/reader_study_results.md)."
+            "The per-reader table as CSV: one row per reader and modality, the pooled rows, "
+            "for a designed study the subgroup rows, and the AI alone "
+            "(docs/reader_study_results.md)."
         ),
     )
 
