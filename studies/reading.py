@@ -198,9 +198,14 @@ def reading_autosave(
     """Save draft answers as they are made, and add active time; a closed tab loses nothing.
 
     A submitted answer is never half-changed here: it changes only by submitting again.
+    Raises ReadingError (unavailable) once the study is closed, as submitting does: nothing
+    more of a closed study's reads is stored.
     """
     now = now or timezone.now()
     delta = _delta(active_seconds_delta)
+    reason = session_unavailable_reason(reading.session, now)
+    if reason:
+        raise ReadingError(reason, kind="unavailable")
     study = reading.session.study
     changes = _validated(study, answers)
     with transaction.atomic():
@@ -276,7 +281,14 @@ def reading_submit(
 
 
 def reading_previous(*, session: ReadingSession, before: CaseReading | None) -> CaseReading | None:
-    """The answered case before `before` (or the last answered), where going back is allowed."""
+    """The answered case before `before` (or the last answered), where going back is allowed.
+
+    Raises ReadingError (unavailable) in a study that is not open for reading (closed), as
+    for the next case, or one that does not allow going back.
+    """
+    reason = session_unavailable_reason(session)
+    if reason:
+        raise ReadingError(reason, kind="unavailable")
     if not session.study.allow_going_back:
         raise ReadingError("this study does not allow going back", kind="unavailable")
     readings = session.readings.filter(answered_at__isnull=False)

@@ -139,8 +139,8 @@ def reading_next_api(request, pk: int):
 @extend_schema(
     parameters=[OpenApiParameter("before", int, description="a case reading id of the session")],
     responses={200: CASE, 403: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
-    description="Going back (where the study allows it): the answered case before `before`, "
-    "or the last answered. " + CASE_DOC,
+    description="Going back (where the study allows it and while it is open for reading): "
+    "the answered case before `before`, or the last answered. " + CASE_DOC,
 )
 @api_view(["GET"])
 @permission_classes([IsRadiologist])
@@ -170,9 +170,14 @@ def reading_history(request, pk: int):
 @extend_schema(
     methods=["PATCH"],
     request=AnswersSerializer,
-    responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+    responses={
+        200: OpenApiTypes.OBJECT,
+        400: OpenApiTypes.OBJECT,
+        403: OpenApiTypes.OBJECT,
+        409: OpenApiTypes.OBJECT,
+    },
     description="Save draft answers as they are made and add active time; a submitted "
-    "answer changes only by submitting again.",
+    "answer changes only by submitting again. 403 once the study is closed.",
 )
 @api_view(["GET", "PATCH"])
 @permission_classes([IsRadiologist])

@@ -221,6 +221,28 @@ def test_the_second_period_opens_only_after_the_washout(client):
 
 
 @pytest.mark.django_db
+def test_a_closed_study_refuses_autosave_and_going_back_with_a_reason(client):
+    reader = _reader()
+    study = designed_study(readers=[reader], practice=0, allow_going_back=True)
+    session = _session(study)
+    client.force_login(reader)
+    first_id = _api(client, "reading-next", session.pk).json()["reading"]["id"]
+    current = _api(client, "reading-submit", first_id, body=YES).json()["next"]["reading"]["id"]
+    draft = _api(client, "reading-case", current, "patch", {"confidence": 40})
+    assert draft.status_code == 200
+    assert _api(client, "reading-history", session.pk, "get").status_code == 200
+
+    reader_study_close(study=study)
+    autosave = _api(client, "reading-case", current, "patch", {"confidence": 60})
+    assert autosave.status_code == 403 and autosave.json()["detail"] == "the study is closed"
+    assert CaseReading.objects.get(pk=current).confidence == 40
+    back = _api(client, "reading-history", session.pk, "get")
+    assert back.status_code == 403 and back.json()["detail"] == "the study is closed"
+    submit = _api(client, "reading-submit", current, body=YES)
+    assert submit.status_code == 403  # as it was
+
+
+@pytest.mark.django_db
 def test_a_closed_study_is_not_read_any_more(client):
     reader = _reader()
     study = designed_study(readers=[reader])
