@@ -28,6 +28,22 @@ urlpatterns = [
 METRICS = ("accuracy", "sensitivity", "specificity", "ppv", "npv")
 READER_KEYS = {"reader", "modality", "auc", *METRICS, "kappa", "f1", "median_seconds"}
 TEST_KEYS = {"difference", "ci_low", "ci_high", "statistic", "p_value"}
+# Each mrmc entry: what the issue lists, and what docs/reader_study_results.md adds.
+MRMC_ISSUE_KEYS = {"reader_means", "var", "cov1", "cov2", "cov3", "rrrc", "frrc", "rrfc"}
+MRMC_DOC_KEYS = {"metric", "covariance", "reference", "cases", "diseased", "per_reader"}
+MRMC_DOC_KEYS |= {"ms_t", "ms_tr"}
+TEST_ISSUE_KEYS = {"F": TEST_KEYS | {"df_denominator"}, "chi-square": TEST_KEYS}
+TEST_DOC_KEYS = {"df_numerator", "error_term"}
+
+
+def _assert_mrmc_keys(document: dict, modalities: set[str]) -> None:
+    """Every mrmc entry has exactly the documented keys (two modalities: no comparisons)."""
+    for metric, entry in document["mrmc"].items():
+        assert set(entry) == MRMC_ISSUE_KEYS | MRMC_DOC_KEYS, metric
+        assert entry["metric"] == metric
+        assert set(entry["reader_means"]) == set(entry["per_reader"]) == modalities
+        for name, statistic in (("rrrc", "F"), ("frrc", "chi-square"), ("rrfc", "F")):
+            assert set(entry[name]) == TEST_ISSUE_KEYS[statistic] | TEST_DOC_KEYS, (metric, name)
 
 
 def _import(path, name="study", *extra):
@@ -169,11 +185,9 @@ def test_the_document_has_exactly_the_documented_keys(db, capsys):
     for metrics in document["pooled"].values():
         assert set(metrics) == READER_KEYS - {"reader", "modality"}
         assert set(metrics["auc"]) == {"estimate", "ci_low", "ci_high"}
-    auc = document["mrmc"]["auc"]
-    assert {"reader_means", "var", "cov1", "cov2", "cov3", "rrrc", "frrc", "rrfc"} <= set(auc)
-    assert TEST_KEYS | {"df_denominator"} <= set(auc["rrrc"])
-    assert TEST_KEYS | {"df_denominator"} <= set(auc["rrfc"])
-    assert TEST_KEYS <= set(auc["frrc"])
+    assert set(document["mrmc"]) == {"auc"}  # no decision column
+    _assert_mrmc_keys(document, {"1", "2"})
+    assert "df_denominator" not in document["mrmc"]["auc"]["frrc"]
 
 
 # --- decisions and reading times --------------------------------------------------------------
@@ -184,6 +198,7 @@ def test_decisions_give_sensitivity_and_specificity_and_reading_times(db, capsys
     assert ImportedReaderStudy.objects.get().reference_modality == "without AI"
     document = _results(capsys)
     assert set(document["mrmc"]) == {"auc", "sensitivity", "specificity"}
+    _assert_mrmc_keys(document, {"without AI", "with AI"})
     entries = {(e["modality"], e["reader"]): e for e in document["readers"]}
     assert len(entries) == 6
 
