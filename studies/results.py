@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
@@ -164,9 +165,20 @@ def _estimate(value: Estimate) -> dict[str, float | None]:
     return value.as_dict()
 
 
-def _pool(values: list[float | None]) -> dict[str, float | None] | None:
+# The range each pooled metric can take; a t interval over few readers can run past it.
+METRIC_RANGES = {"kappa": (-1.0, 1.0), "median_seconds": (0.0, math.inf)}
+
+
+def _pool(values: list[float | None], name: str) -> dict[str, float | None] | None:
     defined = [value for value in values if value is not None]
-    return mean_t_interval(defined).as_dict() if defined else None
+    if not defined:
+        return None
+    pooled = mean_t_interval(defined).as_dict()
+    low, high = METRIC_RANGES.get(name, (0.0, 1.0))  # proportions and AUC
+    for bound in ("ci_low", "ci_high"):
+        if pooled[bound] is not None:
+            pooled[bound] = min(high, max(low, pooled[bound]))
+    return pooled
 
 
 def _pooled(
@@ -185,10 +197,11 @@ def _pooled(
             )
     pooled = {}
     for m in modalities:
-        pooled[m] = {"auc": _pool(values[m]["auc"])}
+        pooled[m] = {"auc": _pool(values[m]["auc"], "auc")}
         for name in (*DECISION_METRICS, "kappa", "f1"):
-            pooled[m][name] = _pool(values[m][name]) if has_decisions else None
-        pooled[m]["median_seconds"] = _pool(values[m]["median_seconds"]) if has_seconds else None
+            pooled[m][name] = _pool(values[m][name], name) if has_decisions else None
+        seconds = values[m]["median_seconds"]
+        pooled[m]["median_seconds"] = _pool(seconds, "median_seconds") if has_seconds else None
     return pooled
 
 

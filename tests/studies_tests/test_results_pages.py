@@ -110,13 +110,12 @@ def test_the_table_values_are_the_statistics_functions_values(study):
         assert entry["median_seconds"] == float(np.median([r.seconds for r in readings]))
     for modality in ("without AI", "with AI"):
         rows = [e for e in document["readers"] if e["modality"] == modality]
-        assert (
-            document["pooled"][modality]["auc"]
-            == mean_t_interval([e["auc"] for e in rows]).as_dict()
+        assert document["pooled"][modality]["auc"] == _clipped(
+            mean_t_interval([e["auc"] for e in rows]).as_dict()
         )
-        assert document["pooled"][modality]["sensitivity"] == mean_t_interval(
-            [e["sensitivity"]["estimate"] for e in rows]
-        ).as_dict()  # fmt: skip
+        assert document["pooled"][modality]["sensitivity"] == _clipped(
+            mean_t_interval([e["sensitivity"]["estimate"] for e in rows]).as_dict()
+        )
     expected = mrmc_from_long(
         [{"reader": r.reader, "case": r.case, "modality": r.modality, "truth": r.truth,
           "rating": r.rating, "decision": r.decision} for r in source.readings],
@@ -128,6 +127,28 @@ def test_the_table_values_are_the_statistics_functions_values(study):
     assert document["study"]["readers"] == list(READERS_NAMES)
     assert (document["study"]["cases"], document["study"]["diseased"]) == (10, 5)
     assert document["ai"] is None and document["roc"]["ai"] is None
+
+
+def _clipped(interval: dict) -> dict:
+    # Pooled intervals of proportions and AUC are clipped to 0..1.
+    return {
+        **interval,
+        "ci_low": max(0.0, interval["ci_low"]),
+        "ci_high": min(1.0, interval["ci_high"]),
+    }
+
+
+def test_pooled_intervals_stay_within_the_range_of_their_metric(study):
+    document = source_results(imported_study_source(study))
+    for modality, pooled in document["pooled"].items():
+        for name, value in pooled.items():
+            if value is None or name == "median_seconds":
+                continue
+            low = -1.0 if name == "kappa" else 0.0
+            assert low <= value["ci_low"] <= value["estimate"] <= value["ci_high"] <= 1.0, (
+                modality,
+                name,
+            )
 
 
 def test_the_imported_document_keeps_its_keys_and_values(study):
