@@ -207,3 +207,21 @@ def test_the_train_command_stops_with_a_clear_message_without_data():
     with pytest.raises(CommandError, match="No training images"):
         call_command("train", "--model", "resnet18", "--epochs", "1")
     assert TrainingJob.objects.get().status == JobStatus.FAILED
+
+
+def test_the_jobs_page_lists_training_and_scoring_jobs_too(
+    client_for, django_assert_max_num_queries
+):
+    from inference.models import InferenceJob
+
+    training = TrainingJob.objects.create(task="malignancy", architecture="darknet19")
+    scoring = InferenceJob.objects.create(
+        ensemble=ensemble_make(), exam_ids=[1, 2], scope="validation set", report={"scored": 2}
+    )
+    client = client_for(Role.COORDINATOR)
+    with django_assert_max_num_queries(20):  # one query per kind of job, not per job
+        page = client.get(reverse("annotation:job_list")).content.decode()
+    assert f'data-job="trainingjob-{training.pk}"' in page and training.description in page
+    assert f'data-job="inferencejob-{scoring.pk}"' in page and scoring.description in page
+    # Only imports link to an import's report.
+    assert reverse("annotation:import_detail", args=[scoring.pk]) not in page
