@@ -4,12 +4,16 @@ Triage (ResNet-18) and the two malignancy networks train at 128 px on the CPU; w
 malignancy models are registered, their ensemble goes into service and every exam is scored.
 """
 
+import logging
+
 from django.conf import settings
 
 from .inference_jobs import inference_job_create
 from .models import Architecture, Ensemble, ModelTask, TrainingJob
 from .registry import ensemble_create, triage_put_in_service
 from .training import training_job_create
+
+log = logging.getLogger(__name__)
 
 DEMO_JOBS = (
     (ModelTask.TRIAGE, Architecture.RESNET18),
@@ -31,8 +35,8 @@ def demo_models_start(sender=None, **kwargs) -> list[TrainingJob]:
             input_size=128,
             epochs=settings.DEMO_TRAINING_EPOCHS,
             seed=1,
+            demo=True,  # set on creation: outside a transaction a worker may claim it at once
         )
-        TrainingJob.objects.filter(pk=job.pk).update(demo=True)
         started.append(job)
     return started
 
@@ -53,7 +57,14 @@ def demo_models_finish(job: TrainingJob) -> Ensemble | None:
     resnet, darknet = done.get(Architecture.RESNET50), done.get(Architecture.DARKNET19)
     if resnet is None or darknet is None or Ensemble.objects.exists():
         return None
-    ensemble = ensemble_create(resnet=resnet, darknet=darknet, in_service=True)
+    try:
+        ensemble = ensemble_create(resnet=resnet, darknet=darknet, in_service=True)
+    except ValueError as error:  # RegistryError, or AUCs the weights refuse (an AUC of 0)
+        # The job itself succeeded; its message says why the demo has no ensemble yet.
+        log.warning("The demo's ensemble was not made: %s", error)
+        job.message = f"{job.message}; the demo's ensemble was not made: {error}"
+        job.save(update_fields=["message", "updated_at"])
+        return None
     from annotation.models import Exam
 
     exams = list(Exam.objects.filter(images__isnull=False).distinct().values_list("pk", flat=True))

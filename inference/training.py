@@ -34,8 +34,11 @@ def training_job_create(
     learning_rate: float = 0.001,
     seed: int = 1,
     borderline: str = Borderline.MALIGNANT,
+    demo: bool = False,
     enqueue: bool = True,
 ) -> TrainingJob:
+    """A queued training job; its task is sent on commit (at once outside a transaction), so
+    everything the worker reads, `demo` included, is set here when the row is created."""
     if task not in ModelTask.values:
         raise TrainingError(f"Unknown task {task!r}: one of {', '.join(ModelTask.values)}")
     if architecture not in Architecture.values:
@@ -53,6 +56,7 @@ def training_job_create(
         learning_rate=learning_rate,
         seed=seed,
         borderline=borderline,
+        demo=demo,
         created_by=user,
         message="Queued",
     )
