@@ -1,6 +1,4 @@
-import sys
-
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
 from inference.models import Architecture, Borderline, TrainingJob
 from inference.training import TrainingError, training_job_create, training_job_execute
@@ -9,14 +7,21 @@ from ovarian_web.models import JobStatus
 BAR = 30
 
 
-def _bar(job: TrainingJob, done: int, total: int) -> None:
-    filled = BAR * done // max(total, 1)
-    last = job.history[-1] if job.history else {}
-    figures = ""
-    if last:
-        figures = f"  loss {last.get('loss', 0):.4f}  validation AUC {last.get('score', 0):.3f}"
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (BAR - filled)}] epoch {done}/{total}{figures}")
-    sys.stderr.flush()
+def _bar(out: OutputWrapper):
+    """The progress bar, redrawn in place on the command's stderr after each epoch."""
+
+    def draw(job: TrainingJob, done: int, total: int) -> None:
+        filled = BAR * done // max(total, 1)
+        last = job.history[-1] if job.history else {}
+        figures = ""
+        if last:
+            loss, score = last.get("loss", 0), last.get("score", 0)
+            figures = f"  loss {loss:.4f}  validation AUC {score:.3f}"
+        line = f"\r[{'#' * filled}{'.' * (BAR - filled)}] epoch {done}/{total}{figures}"
+        out.write(line, style_func=str, ending="")  # not in stderr's error colour
+        out.flush()
+
+    return draw
 
 
 class Command(BaseCommand):
@@ -55,8 +60,8 @@ class Command(BaseCommand):
             )
         except TrainingError as error:
             raise CommandError(str(error)) from None
-        training_job_execute(job_id=job.pk, on_progress=_bar)
-        sys.stderr.write("\n")
+        training_job_execute(job_id=job.pk, on_progress=_bar(self.stderr))
+        self.stderr.write("")
         job.refresh_from_db()
         if job.status != JobStatus.SUCCEEDED:
             raise CommandError(job.error or job.message)
