@@ -426,3 +426,22 @@ def test_scoring_unknown_exams_or_without_a_model_is_refused_with_a_reason(clien
     assert response.status_code == 400
     assert "999999" in response.json()["detail"]
     assert not InferenceJob.objects.exists()
+
+
+def test_a_completed_exam_is_queued_for_scoring_once_when_an_ensemble_is_in_service(
+    django_capture_on_commit_callbacks,
+):
+    from inference.models import InferenceJob
+
+    waiting = ExamFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.exam_mark_complete(exam_id=waiting.pk)
+    assert not InferenceJob.objects.exists()  # no ensemble in service: nothing to score with
+
+    ensemble = ensemble_make()
+    exam = ExamFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.exam_mark_complete(exam_id=exam.pk)
+        assert not services.exam_mark_complete(exam_id=exam.pk)  # complete once
+    job = InferenceJob.objects.get()
+    assert (job.exam_ids, job.ensemble, job.automatic) == ([exam.pk], ensemble, True)
