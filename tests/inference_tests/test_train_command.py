@@ -15,14 +15,11 @@ BAR = 30
 @pytest.mark.django_db
 def test_the_train_command_registers_a_version_and_draws_its_progress(settings, tmp_path):
     settings.DEMO_DATA_DIR = tmp_path / "demo"
+    settings.INFERENCE_DEVICE = "cpu"  # exact comparisons below; CUDA kernels may vary
     demo_data_generate(patients=12, seed=5)
     out, err = StringIO(), StringIO()
-    call_command(
-        "train",
-        *("--model", "darknet19", "--epochs", "2", "--batch-size", "8", "--seed", "3"),
-        stdout=out,
-        stderr=err,
-    )
+    arguments = ("--model", "darknet19", "--epochs", "2", "--batch-size", "8", "--seed", "3")
+    call_command("train", *arguments, stdout=out, stderr=err)
 
     job = TrainingJob.objects.get(demo=False)  # the demo's own jobs wait for a worker
     assert job.status == JobStatus.SUCCEEDED, job.error
@@ -53,6 +50,13 @@ def test_the_train_command_registers_a_version_and_draws_its_progress(settings, 
             f"  loss {entry['loss']:.4f}  validation AUC {entry['score']:.3f}"
         )
 
+    # The same command again trains the same model: seeded split, initialisation, batches.
+    call_command("train", *arguments, stdout=StringIO(), stderr=StringIO())
+    second = ModelVersion.objects.get(version=2)
+    assert second.weights_sha256 == version.weights_sha256
+    assert second.metrics == version.metrics
+    assert second.train_image_ids == version.train_image_ids
+
     # --model triage trains the triage classifier; here too few images show one answer.
     with pytest.raises(CommandError, match="too few images of a class"):
         call_command("train", "--model", "triage", "--epochs", "1", stdout=out, stderr=err)
@@ -62,4 +66,4 @@ def test_the_train_command_registers_a_version_and_draws_its_progress(settings, 
         "resnet18",
         JobStatus.FAILED,
     )
-    assert ModelVersion.objects.count() == 1
+    assert ModelVersion.objects.count() == 2
