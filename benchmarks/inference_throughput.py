@@ -19,8 +19,8 @@ Without --model-stage, end to end (Django, a throwaway database):
 
 generates demo exams, registers a ResNet-50 and a Darknet-19 at --size (untrained: speed
 does not depend on the weights) as an ensemble in service, and measures in the same run:
-  (a) bare forward: the exams' images, decoded beforehand, through both networks
-      (normalise + forward, batch INFERENCE_BATCH_SIZE), nothing else;
+  (a) bare forward: the exams' images, decoded beforehand, through both networks in the
+      job's batches (an exam at a time, up to INFERENCE_BATCH_SIZE): normalise + forward;
   (b) the scoring job: inference_job_execute over every exam, the production code: decode
       from storage, preprocess, both models with CAMs, PNG heatmaps, θ, Θ, rows and files;
 and prints images per second of each and the ratio (b)/(a) (target >= 0.85 on the CPU at
@@ -220,6 +220,7 @@ def end_to_end(args: argparse.Namespace) -> None:
 
     exams = Exam.objects.filter(images__isnull=False).distinct().order_by("pk")
     exam_ids = list(exams.values_list("pk", flat=True))
+    per_exam = [len(usable_images(exam, None)[0]) for exam in exams]
     image_ids = [image.pk for exam in exams for image in usable_images(exam, None)[0]]
     batch = settings.INFERENCE_BATCH_SIZE
     print(
@@ -232,11 +233,18 @@ def end_to_end(args: argparse.Namespace) -> None:
     decode = len(image_ids) / (time.perf_counter() - started)
     networks = [loaded_network(version) for version in versions.values()]
 
+    # The job's batches: an exam at a time, in chunks of `batch`.
+    batches = [
+        chunk
+        for exam_tensors in torch.split(tensors, per_exam)
+        for chunk in torch.split(exam_tensors, batch)
+    ]
+
     def bare() -> float:
         began = time.perf_counter()
         with torch.inference_mode():
             for network in networks:
-                for part in torch.split(tensors, batch):
+                for part in batches:
                     network(normalise(part))
         return time.perf_counter() - began
 
@@ -271,6 +279,7 @@ def end_to_end(args: argparse.Namespace) -> None:
 
 def receiver_latency(args: argparse.Namespace, work: Path) -> None:
     """A new 10-image exam through the DICOM receiver, the quiet period, scoring, report."""
+    import logging
     import threading
 
     from django.conf import settings
@@ -284,8 +293,6 @@ def receiver_latency(args: argparse.Namespace, work: Path) -> None:
     from inference.models import ExamResult
     from ovarian_web.celery import app
     from ovarian_web.local_services import free_port
-
-    import logging
 
     for name in ("pynetdicom", "annotation", "celery"):
         logging.getLogger(name).setLevel(logging.WARNING)  # one line per image otherwise

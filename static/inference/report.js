@@ -5,13 +5,16 @@
   if (!report) return;
   const toggle = document.getElementById("heatmap-toggle");
   const opacity = document.getElementById("heatmap-opacity");
+  const model = document.getElementById("heatmap-model");
 
   function apply() {
     if (toggle) report.classList.toggle("heatmaps-off", !toggle.checked);
     if (opacity) report.style.setProperty("--heatmap-opacity", String(Number(opacity.value) / 100));
+    if (model) report.classList.toggle("map-darknet", model.value === "darknet");
   }
   if (toggle) toggle.addEventListener("change", apply);
   if (opacity) opacity.addEventListener("input", apply);
+  if (model) model.addEventListener("change", apply);
   document.addEventListener("keydown", function (event) {
     // Typing in the comment box or a text field is not a shortcut; a focused checkbox or
     // slider is fine.
@@ -19,11 +22,30 @@
     const typing = target && (target.tagName === "TEXTAREA" || target.tagName === "SELECT" ||
       (target.tagName === "INPUT" && !/^(checkbox|radio|range|button|submit)$/.test(target.type)));
     if (typing) return;
-    if ((event.key === "h" || event.key === "H") && toggle && !event.ctrlKey && !event.metaKey) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if ((event.key === "h" || event.key === "H") && toggle) {
       toggle.checked = !toggle.checked;
+      apply();
+    } else if ((event.key === "m" || event.key === "M") && model) {
+      model.value = model.value === "resnet" ? "darknet" : "resnet";  // the other network
       apply();
     }
   });
+  // An exam still waiting for its result: the page reloads when the result is stored.
+  const pending = document.getElementById("pending");
+  if (pending && pending.dataset.socket) {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    const socket = new WebSocket(scheme + location.host + pending.dataset.socket);
+    socket.onopen = function () { pending.dataset.live = "1"; };
+    socket.onmessage = function (event) {
+      const data = JSON.parse(event.data);
+      const row = data.row || {};
+      if (data.type === "exam.result" && String(row.exam_id) === pending.dataset.exam &&
+          (row.status === "scored" || row.status === "not_scorable")) {
+        location.reload();
+      }
+    };
+  }
   const print = document.getElementById("print-report");
   if (print) print.addEventListener("click", function () { window.print(); });
   apply();

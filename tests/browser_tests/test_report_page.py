@@ -56,11 +56,13 @@ def test_the_heatmap_overlay_is_toggled_and_faded(page, asgi_server, script_erro
     expect(page.locator("#decision")).to_contain_text("Suspicious for malignancy")
     first = page.locator("figure.scan").first
     expect(first).to_have_attribute("data-image", str(images[1].pk))  # drove the score
-    heatmap = first.locator("img.heatmap")
+    heatmap = first.locator("img.heatmap.resnet")
+    darknet = first.locator("img.heatmap.darknet")
     expect(heatmap).to_be_visible()
+    expect(darknet).to_be_hidden()
     # The overlay is loaded and covers its image exactly.
     page.wait_for_function(
-        "() => [...document.querySelectorAll('img.heatmap, img.base')]"
+        "() => [...document.querySelectorAll('img.heatmap.resnet, img.base')]"
         ".every(img => img.complete && img.naturalWidth > 0)"
     )
     base = first.locator("img.base").bounding_box()
@@ -82,6 +84,14 @@ def test_the_heatmap_overlay_is_toggled_and_faded(page, asgi_server, script_erro
     page.keyboard.press("h")
     expect(heatmap).to_be_visible()
     assert opacity() == pytest.approx(0.25)
+    # M shows the other network's map, and back.
+    page.keyboard.press("m")
+    expect(darknet).to_be_visible()
+    expect(heatmap).to_be_hidden()
+    expect(page.locator("#heatmap-model")).to_have_value("darknet")
+    page.keyboard.press("m")
+    expect(heatmap).to_be_visible()
+    expect(darknet).to_be_hidden()
     # Printing keeps the overlay as shown and drops the page furniture.
     page.emulate_media(media="print")
     expect(page.locator("header.topbar")).to_be_hidden()
@@ -123,3 +133,25 @@ def test_the_worklist_row_changes_when_a_result_is_stored(page, asgi_server, scr
     expect(first).to_have_attribute("data-exam", str(newer.pk))
     expect(first.locator(".decision")).to_have_text("Not flagged")
     assert page.locator("#worklist tbody tr").count() == 2
+
+
+def test_a_report_waiting_for_its_result_shows_it_when_it_is_stored(
+    page, asgi_server, script_errors
+):
+    ensemble = ensemble_make()
+    exam = ExamFactory(acquisition_completed_at=timezone.now())
+    images = _images(exam, 1)
+    _sign_in(page, asgi_server, f"/ai/exams/{exam.pk}/report/", script_errors)
+    expect(page.locator("#pending[data-live='1']")).to_contain_text("No result")
+    expect(page.locator("#decision")).to_have_count(0)
+
+    other = ExamFactory(acquisition_completed_at=timezone.now())
+    _broadcast(
+        exam_result_make(
+            exam=other, images=_images(other, 1), probabilities=[0.2], ensemble=ensemble
+        )
+    )
+    result = exam_result_make(exam=exam, images=images, probabilities=[0.9], ensemble=ensemble)
+    _broadcast(result)  # the page reloads for its own exam only
+    expect(page.locator("#decision")).to_contain_text("Suspicious for malignancy")
+    expect(page.locator("#pending")).to_have_count(0)

@@ -76,7 +76,8 @@ def test_the_report_shows_what_a_clinician_needs(client_for):
     assert ensemble.resnet.label in html and ensemble.darknet.label in html
     assert "Decision aid" in html
     assert 'id="heatmap-toggle"' in html and 'id="heatmap-opacity"' in html
-    assert html.count('class="heatmap"') == 3
+    assert html.count('class="heatmap resnet"') == html.count('class="heatmap darknet"') == 3
+    assert 'id="heatmap-model"' in html
     # The image that drove the score comes first.
     order = [html.index(f'data-image="{image.pk}"') for image in images]
     assert order[1] < order[2] < order[0]
