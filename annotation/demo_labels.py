@@ -24,7 +24,8 @@ DEMO_SET = "Demo: simulated radiologists"
 TRY_SET = "Demo: try the labelling screen"
 
 
-def _simulated_reader(code: str):
+def simulated_reader(code: str):
+    """The demo's simulated radiologist `code` (no password: it never signs in)."""
     user, created = get_user_model().objects.get_or_create(username=code.lower())
     if created:
         user.set_unusable_password()
@@ -49,7 +50,7 @@ def demo_labels_load(*, data_dir: Path, trainee=None) -> dict:
             sop_instance_uid__in={pseudonymous_uid(row["sop_instance_uid"]) for row in rows},
         ).values_list("sop_instance_uid", "pk")
     )
-    readers = {code: _simulated_reader(code) for code in sorted({row["reader"] for row in rows})}
+    readers = {code: simulated_reader(code) for code in sorted({row["reader"] for row in rows})}
     by_image: dict[int, list[dict]] = {}
     for row in rows:
         image_id = images.get(pseudonymous_uid(row["sop_instance_uid"]))

@@ -19,6 +19,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_setup import django_setup  # noqa: E402 - after the path
 
 
 def bare_loop(architecture: str, images, targets, *, size: int, batch: int, batches: int) -> float:
@@ -56,26 +59,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--bare-batches", type=int, default=8)
+    parser.add_argument("--bare-batches", type=int, default=16)
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="train-bench-"))
-    os.environ.update(
-        {
-            "VAR_DIR": str(work),
-            "DATABASE_URL": f"sqlite:///{work / 'db.sqlite3'}",
-            "MEDIA_ROOT": str(work / "media"),
-            "DEMO_DATA_DIR": str(work / "data"),
-            "DJANGO_SETTINGS_MODULE": "ovarian_web.settings",
-        }
-    )
-    os.environ.pop("REDIS_URL", None)
+    os.environ["DEMO_DATA_DIR"] = str(work / "data")
     sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    django_setup(f"sqlite:///{work / 'db.sqlite3'}", work, migrate=True)
     import torch
-    from django.core.management import call_command
 
     from annotation.demo import demo_data_generate
     from inference import datasets
@@ -83,7 +74,6 @@ def main() -> None:
     from inference.registry import ensemble_create, ensemble_evaluate
     from inference.training import training_job_create, training_job_execute
 
-    call_command("migrate", verbosity=0)
     started = time.perf_counter()
     demo_data_generate(patients=args.patients, seed=args.seed)
     TrainingJob.objects.all().delete()  # the demo's own queued jobs; this script trains

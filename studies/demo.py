@@ -9,12 +9,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from annotation.demo_labels import simulated_reader
 from annotation.identity import accession_key
-from ovarian_web.roles import Role
 
 from .design import exam_truth, reader_study_create, reader_study_open, reader_study_reader_update
 from .design_cases import draw, eligible_exams
@@ -74,15 +73,6 @@ def demo_imported_study_load(*, data_dir: Path) -> None:
     )
 
 
-def _simulated_reader(code: str):
-    user, created = get_user_model().objects.get_or_create(username=code.lower())
-    if created:
-        user.set_unusable_password()
-        user.save()
-    user.groups.add(Group.objects.get(name=Role.RADIOLOGIST.value))
-    return user
-
-
 def demo_designed_study_load(*, data_dir: Path) -> None:
     """A designed study of 20 external (validation) cases and 2 practice cases, open, with a
     washout of 0 days so the demo radiologist can read both arms in one sitting. Simulated
@@ -100,7 +90,7 @@ def demo_designed_study_load(*, data_dir: Path) -> None:
     others = [exam for exam in eligible_exams() if exam.pk not in taken]
     practice = draw(others, count=DESIGNED_PRACTICE, seed=2026, salt="practice")
     profiles = manifest.get("study_readers", [])[:SIMULATED_READERS]
-    simulated = [_simulated_reader(profile["code"]) for profile in profiles]
+    simulated = [simulated_reader(profile["code"]) for profile in profiles]
     trainee = get_user_model().objects.filter(username="radiologist").first()
     readers = simulated + ([trainee] if trainee else [])
     accessions = {
