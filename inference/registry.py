@@ -146,6 +146,11 @@ def _exam_auc(version: ModelVersion) -> float:
     value = (version.metrics.get(INTERNAL) or {}).get("exam_auc")
     if value is None:
         raise RegistryError(f"{version.label} has no internal-validation exam AUC.")
+    if not value > 0:  # the weights are AUC shares: a model that never ranks right has none
+        raise RegistryError(
+            f"{version.label} has an internal-validation exam AUC of {value:.3f}: "
+            "it cannot be weighted into an ensemble; train it again."
+        )
     return float(value)
 
 

@@ -121,6 +121,14 @@ def test_an_ensemble_needs_internal_validation_figures(coordinator):
     response = coordinator.post(reverse("inference:ensemble_create"), form)
     assert response.status_code == 400
     assert "no internal-validation exam AUC" in response.content.decode()
+    blind = model_version_make(Architecture.RESNET50, metrics={"internal": {"exam_auc": 0.0}})
+    form["resnet"] = blind.pk
+    response = coordinator.post(reverse("inference:ensemble_create"), form)
+    assert response.status_code == 400
+    assert (
+        "AUC of 0.000" in response.content.decode()
+        and "train it again" in response.content.decode()
+    )
 
 
 def test_scoring_without_an_ensemble_in_service_says_so(coordinator):
