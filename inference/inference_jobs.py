@@ -236,12 +236,7 @@ def exam_result_compute(*, exam: Exam, ensemble: Ensemble, job=None) -> ExamResu
 
 def _result_store(*, exam, ensemble, job, status, left_out, predictions=(), **fields) -> ExamResult:
     with transaction.atomic():
-        for image, version, probability, png in predictions:
-            prediction, _ = ImagePrediction.objects.get_or_create(
-                image=image, model_version=version, defaults={"probability": probability}
-            )
-            if not prediction.heatmap:
-                prediction.heatmap.save(f"cam-{image.pk}-{version.pk}.png", ContentFile(png))
+        _predictions_store(predictions)
         result, _ = ExamResult.objects.get_or_create(
             exam=exam,
             ensemble=ensemble,
@@ -249,6 +244,30 @@ def _result_store(*, exam, ensemble, job, status, left_out, predictions=(), **fi
         )
     transaction.on_commit(lambda: _announce(result))
     return result
+
+
+def _predictions_store(predictions) -> None:
+    """Each (image, version) prediction once, with its heatmap file: one query to find those
+    stored already, one to add the rest."""
+    if not predictions:
+        return
+    stored = set(
+        ImagePrediction.objects.filter(
+            image__in={image for image, _, _, _ in predictions},
+            model_version__in={version for _, version, _, _ in predictions},
+        ).values_list("image_id", "model_version_id")
+    )
+    field = ImagePrediction._meta.get_field("heatmap")
+    rows = []
+    for image, version, probability, png in predictions:
+        if (image.pk, version.pk) in stored:
+            continue
+        row = ImagePrediction(image=image, model_version=version, probability=probability)
+        name = field.generate_filename(row, f"cam-{image.pk}-{version.pk}.png")
+        row.heatmap.name = field.storage.save(name, ContentFile(png))
+        rows.append(row)
+    # A job for the same exam at the same time may have stored some: those are kept.
+    ImagePrediction.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 def _announce(result: ExamResult) -> None:
