@@ -3,9 +3,8 @@
 from django.db.models import Count, Q, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -36,12 +35,11 @@ LABEL_FIELDS = (
 )
 
 
+_DATETIME = serializers.DateTimeField()  # DRF's own format, without a whole serializer
+
+
 def _datetime(value) -> str | None:
-    # As DRF writes datetimes: ISO 8601 in the current time zone, UTC as "Z".
-    if value is None:
-        return None
-    text = timezone.localtime(value).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return None if value is None else _DATETIME.to_representation(value)
 
 
 def label_data(label: Label) -> dict:

@@ -1,9 +1,8 @@
 """Reads of the imaging data, shaped for the pages and the API (a fixed number of queries)."""
 
-from django.apps import apps
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from ovarian_web.models import Job
+from ovarian_web.models import job_models
 from ovarian_web.roles import IDENTIFIER_ROLES, Role, has_role
 
 from .identity import IdentifierError, decrypt_identifiers, patient_pseudonym
@@ -111,12 +110,11 @@ def job_list(limit: int = 50) -> list:
     """The latest jobs of every kind, newest first: every installed Job model, so the jobs of
     higher layers (training, scoring) are listed without this layer importing them."""
     jobs = []
-    for model in apps.get_models():
-        if issubclass(model, Job):
-            related = [
-                field.name
-                for field in model._meta.concrete_fields
-                if field.many_to_one and field.name != "created_by"
-            ]
-            jobs.extend(model.objects.select_related(*related).order_by("-created_at")[:limit])
+    for model in job_models():
+        related = [
+            field.name
+            for field in model._meta.concrete_fields
+            if field.many_to_one and field.name != "created_by"
+        ]
+        jobs.extend(model.objects.select_related(*related).order_by("-created_at")[:limit])
     return sorted(jobs, key=lambda job: job.created_at, reverse=True)[:limit]

@@ -17,7 +17,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from ovarian_web.jobs import jobs_abandoned_fail
-from ovarian_web.models import JobStatus
+from ovarian_web.models import JobStatus, job_models
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 10
@@ -69,12 +69,8 @@ def queue_lengths() -> dict[str, int | None]:
 
 
 def running_jobs() -> list:
-    from annotation.models import DemoDataJob, ImportJob
-
-    from .models import InferenceJob, TrainingJob, TriageJob
-
     jobs = []
-    for model in (TrainingJob, InferenceJob, TriageJob, ImportJob, DemoDataJob):
+    for model in job_models():
         jobs.extend(model.objects.filter(status__in=[JobStatus.RUNNING, JobStatus.QUEUED])[:20])
     return sorted(jobs, key=lambda job: job.created_at, reverse=True)
 

@@ -6,13 +6,12 @@ Every change is pushed to the "jobs" group, which the jobs page listens to.
 import time
 from datetime import timedelta
 
-from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from .broadcast import broadcast
-from .models import Job, JobStatus
+from .models import Job, JobStatus, job_models
 
 JOBS_GROUP = "jobs"
 PROGRESS_INTERVAL_SECONDS = 0.5
@@ -80,9 +79,7 @@ def jobs_abandoned_fail() -> int:
     and its message with it); each can be retried from its page. How many were failed."""
     cutoff = timezone.now() - timedelta(seconds=2 * settings.JOB_LEASE_SECONDS)
     failed = 0
-    for model in apps.get_models():
-        if not issubclass(model, Job):
-            continue
+    for model in job_models():
         for job in model.objects.filter(status=JobStatus.RUNNING, leased_at__lt=cutoff):
             claimed = model.objects.filter(
                 pk=job.pk, status=JobStatus.RUNNING, leased_at=job.leased_at

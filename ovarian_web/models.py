@@ -57,3 +57,10 @@ class Job(TimeStampedModel):
     def claimable(cls) -> Q:
         expired = timezone.now() - timedelta(seconds=settings.JOB_LEASE_SECONDS)
         return Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, leased_at__lt=expired)
+
+
+def job_models() -> list[type[Job]]:
+    """Every installed kind of job, whichever app defines it."""
+    from django.apps import apps
+
+    return [model for model in apps.get_models() if issubclass(model, Job)]
