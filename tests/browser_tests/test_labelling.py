@@ -241,6 +241,7 @@ def test_the_image_detail_page_uses_the_same_viewer(page, asgi_server):
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     expect(page.locator("#frame-number")).to_have_text("frame 1/3")
+    page.wait_for_load_state("load")  # "frame 1/3" is the server's: the keys need the script
     page.keyboard.press("ArrowRight")
     expect(page.locator("#frame-number")).to_have_text("frame 2/3")
     page.fill("#contrast", "200")
