@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from ovarian_web.roles import Role, has_role
 
 from . import label_stats, labelling
+from .image_links import file_link
 from .annotation_sets import reader_quota
 from .models import AnnotationSet, Image, Label
 from .set_views import export_table as set_export_table
@@ -63,16 +64,22 @@ def _describe(frames: list[dict]) -> dict:
         "width": first["width"],
         "height": first["height"],
         "pixel_spacing_mm": first["pixel_spacing_mm"],
-        "thumbnail_url": f"/images/{first['pk']}/thumbnail",
+        # Signed links: the screen fetches these without a session or a query.
+        "thumbnail_url": (
+            file_link(first["thumbnail"])
+            if first["thumbnail"]
+            else f"/images/{first['pk']}/thumbnail"
+        ),
         "frames": [
-            f"/images/{row['pk']}/file"
-            for row in sorted(frames, key=lambda row: row["frame_index"])
+            file_link(row["file"]) for row in sorted(frames, key=lambda row: row["frame_index"])
         ],
     }
 
 
 def image_payloads(image_ids: list[int]) -> dict[int, dict]:
-    """For each image: its cine frames and its exam's other (visible) images; one query."""
+    """For each image: its cine frames and its exam's other (visible) images; one query.
+
+    Only for a user who may see these images: the links in it need no session."""
     exams = Image.objects.filter(pk__in=image_ids).values("exam_id")
     rows = list(
         Image.objects.filter(exam_id__in=Subquery(exams))
@@ -87,6 +94,8 @@ def image_payloads(image_ids: list[int]) -> dict[int, dict]:
             "width",
             "height",
             "pixel_spacing_mm",
+            "file",
+            "thumbnail",
         )
     )
     payloads = {}

@@ -13,6 +13,7 @@ urlpatterns = [
     path("images/", views.image_list, name="image_list"),
     path("images/<int:pk>/", views.image_detail, name="image_detail"),
     path("images/<int:pk>/file", views.image_file, name="image_file"),
+    path("files/<path:rest>", views.image_link_file, name="image_link_file"),
     path("images/<int:pk>/thumbnail", views.image_thumbnail, name="image_thumbnail"),
     path("data/", views.overview, name="overview"),
     path("jobs/", views.job_list, name="job_list"),

@@ -4,7 +4,7 @@ from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from ovarian_web.roles import (
     CLINICAL_DATA_ROLES,
@@ -15,7 +15,7 @@ from ovarian_web.roles import (
     role_required,
 )
 
-from . import selectors, services
+from . import image_links, selectors, services
 from .demo import demo_data_job_create, demo_data_job_retry
 from .forms import DemoDataForm, PatientFindForm
 from .models import Center, DemoDataJob, Exam, PathologyOutcome, Patient
@@ -128,6 +128,20 @@ def image_file(request: HttpRequest, pk: int) -> FileResponse:
     return _serve(
         get_object_or_404(selectors.images_visible(request.user), pk=pk).file, "image/png"
     )
+
+
+@transaction.non_atomic_requests
+@require_safe
+def image_link_file(request: HttpRequest, rest: str) -> HttpResponse:
+    """A signed file link (image_links), where no ASGI server answers it first."""
+    try:
+        path, content_type, left = image_links.linked_file(request.path)
+    except image_links.LinkError as error:
+        return HttpResponse(str(error), status=error.status, content_type="text/plain")
+    response = HttpResponse(path.read_bytes())
+    for name, value in image_links.response_headers(content_type, path.stat().st_size, left):
+        response[name] = value
+    return response
 
 
 @transaction.non_atomic_requests

@@ -135,6 +135,8 @@ def production_application():
     request (daphne in the demo).
     """
     os.environ.setdefault("DB_CONN_MAX_AGE", "600")
+    from annotation.image_links import asgi_with_links
     from ovarian_web.asgi import application
 
-    return RequestThreads(application, REQUEST_THREADS)
+    # File links need no thread: they are answered before a request thread is lent.
+    return asgi_with_links(RequestThreads(application, REQUEST_THREADS))

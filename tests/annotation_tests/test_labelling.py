@@ -256,7 +256,10 @@ def test_the_api_runs_a_session_next_submit_back_and_done(client):
     annotation_set, reader = _solo_set(2)
     client.force_login(reader)
     first = client.post(reverse("labelling-next", args=[annotation_set.pk])).json()
-    assert first["image"]["frames"] == [f"/images/{first['image']['id']}/file"]
+    (frame,) = first["image"]["frames"]
+    image = Image.objects.get(pk=first["image"]["id"])
+    assert frame.startswith("/files/") and frame.endswith(image.file.name)
+    assert client.get(frame).content == image.file.read()
     prefetched = client.post(
         reverse("labelling-next", args=[annotation_set.pk]),
         {"exclude": [first["label"]["id"]]},

@@ -6,6 +6,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from annotation import labelling, services
 from annotation.annotation_sets import annotation_set_create
+from annotation.image_links import PREFIX, file_link
 from annotation.models import DemoDataJob, ImageFlag, ImageSource, ImportJob
 from ovarian_web.roles import Role
 from tests.factories import ExamFactory, UserFactory
@@ -34,6 +35,13 @@ MATRIX = {
     "annotation:image_detail": ("get", ALL, "image"),
     "annotation:image_file": ("get", ALL, "image"),
     "annotation:image_thumbnail": ("get", ALL, "image"),
+    # The link is the permission (handed out by role-checked API calls): tests/annotation_tests/
+    # test_image_links.py checks that a tampered or expired one is refused.
+    "annotation:image_link_file": (
+        "get",
+        "anonymous too",
+        lambda o: {"rest": file_link(o["image"].file.name)[len(PREFIX) :]},
+    ),
     "annotation:overview": ("get", (CO, A), None),
     "annotation:job_list": ("get", (CO, A), None),
     "annotation:import_new": ("get", (CO, A), None),

@@ -1,0 +1,133 @@
+"""Signed, expiring links to stored image files, served without a session or a query.
+
+The labelling and reading screens fetch one image per answer, the busiest request there is.
+Its permission is checked once, by the API call that hands out the link (that call checks
+the role and the object); the link then names the stored file, an expiry time and an HMAC
+of both, as a pre-signed storage URL does. The ASGI server serves such links before Django
+(`asgi_with_links`), and a Django view serves the same URLs where there is no ASGI server
+(the test client, WSGI).
+
+A link lives LINK_SECONDS to twice that (expiry times are rounded up, so links handed out
+in the same period are equal and the browser's cache serves a revisited image). That is
+also how long a browser keeps an image it was shown (`Cache-Control: private`), so a link
+exposes nothing for longer than the cache already does; an image flagged or hidden later
+gets no new links.
+"""
+
+import asyncio
+import hashlib
+import hmac
+import time
+from pathlib import Path
+
+from django.conf import settings
+
+PREFIX = "/files/"
+LINK_SECONDS = 1800
+THREAD_BYTES = 256 * 1024  # larger files are read off the event loop
+CHUNK_BYTES = 1024 * 1024
+CONTENT_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+
+
+class LinkError(Exception):
+    """A link that is malformed, tampered with or expired; `status` is the HTTP answer."""
+
+    def __init__(self, message: str, status: int = 404) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _key() -> bytes:
+    return hashlib.sha256(b"ovascan image links:" + settings.SECRET_KEY.encode()).digest()
+
+
+def _signature(expires: int, name: str) -> str:
+    return hmac.new(_key(), f"{expires}/{name}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def file_link(name: str, now: float | None = None) -> str:
+    """The signed URL of stored file `name` (a storage name, as FileField keeps it)."""
+    now = time.time() if now is None else now
+    expires = (int(now) // LINK_SECONDS + 2) * LINK_SECONDS
+    return f"{PREFIX}{expires}/{_signature(expires, name)}/{name}"
+
+
+def linked_file(path: str, now: float | None = None) -> tuple[Path, str, int]:
+    """The file a link's path names, its content type and the seconds it stays valid.
+
+    Raises LinkError for anything but a well-formed, unexpired link this server signed to
+    a file that exists under MEDIA_ROOT.
+    """
+    parts = path[len(PREFIX) :].split("/", 2) if path.startswith(PREFIX) else []
+    if len(parts) != 3 or not parts[0].isdigit():
+        raise LinkError("not a file link")
+    expires, signature, name = int(parts[0]), parts[1], parts[2]
+    if not hmac.compare_digest(signature, _signature(expires, name)):
+        raise LinkError("not a file link")
+    left = expires - int(time.time() if now is None else now)
+    if left <= 0:
+        raise LinkError("this link has expired: reload the page", status=403)
+    root = Path(settings.MEDIA_ROOT).resolve()
+    target = (root / name).resolve()
+    if root not in target.parents or not target.is_file():
+        raise LinkError("no such file")
+    return target, CONTENT_TYPES.get(target.suffix.lower(), "application/octet-stream"), left
+
+
+def response_headers(content_type: str, size: int, left: int) -> list[tuple[str, str]]:
+    return [
+        ("Content-Type", content_type),
+        ("Content-Length", str(size)),
+        ("Cache-Control", f"private, max-age={left}"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Cross-Origin-Resource-Policy", "same-origin"),
+    ]
+
+
+async def _serve(scope, send) -> None:
+    try:
+        if scope["method"] not in ("GET", "HEAD"):
+            raise LinkError("file links are read with GET", status=405)
+        path, content_type, left = linked_file(scope["path"])
+    except LinkError as error:
+        body = str(error).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": error.status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+        return
+    size = path.stat().st_size
+    headers = [
+        (name.lower().encode(), value.encode())
+        for name, value in response_headers(content_type, size, left)
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    if scope["method"] == "HEAD":
+        await send({"type": "http.response.body", "body": b""})
+        return
+    if size <= THREAD_BYTES:  # from the page cache, quicker than a thread hop
+        await send({"type": "http.response.body", "body": path.read_bytes()})
+        return
+    with path.open("rb") as handle:
+        while True:
+            chunk = await asyncio.to_thread(handle.read, CHUNK_BYTES)
+            more = len(chunk) == CHUNK_BYTES
+            await send({"type": "http.response.body", "body": chunk, "more_body": more})
+            if not more:
+                return
+
+
+def asgi_with_links(app):
+    """ASGI middleware: file links are answered here; everything else goes on to `app`."""
+
+    async def application(scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(PREFIX):
+            await _serve(scope, send)
+        else:
+            await app(scope, receive, send)
+
+    return application
