@@ -12,8 +12,8 @@ from rest_framework.response import Response
 from ovarian_web.roles import Role, has_role
 
 from . import label_stats, labelling
-from .image_links import file_link
 from .annotation_sets import reader_quota
+from .image_links import file_link
 from .models import AnnotationSet, Image, Label
 from .set_views import export_table as set_export_table
 
