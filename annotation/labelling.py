@@ -9,11 +9,12 @@ import math
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, Q, Subquery
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from ovarian_web.broadcast import broadcast
 
+from . import labelling_sql
 from .models import (
     ANSWER_FIELDS,
     Adjudication,
@@ -42,14 +43,6 @@ def set_group(annotation_set_id: int) -> str:
     return f"labelling-{annotation_set_id}"
 
 
-def _count(rows) -> Subquery:
-    """How many rows a correlated subquery has, as an SQL expression."""
-    return Subquery(
-        rows.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n"),
-        output_field=IntegerField(),
-    )
-
-
 def _quota(planned_readings: int, readers: int) -> int:
     # As annotation_sets.reader_quota, from numbers read in the same query.
     return math.ceil(planned_readings / readers) if readers else 0
@@ -58,28 +51,9 @@ def _quota(planned_readings: int, readers: int) -> int:
 def _reader_state(annotation_set_id: int, reader_id: int, exclude: tuple[int, ...] = ()) -> dict:
     """In one query: whether the reader works on the set, their progress, and their oldest
     unfinished label not in `exclude`. Empty when there is no such set."""
-    mine = Label.objects.filter(annotation_set_id=OuterRef("pk"), reader_id=reader_id)
-    readers = AnnotationSetReader.objects.filter(annotation_set_id=OuterRef("pk"), active=True)
-    row = (
-        AnnotationSet.objects.filter(pk=annotation_set_id)
-        .values("planned_readings", "lease_seconds")
-        .annotate(
-            reading=Exists(readers.filter(reader_id=reader_id)),
-            readers=_count(readers),
-            done=_count(mine.filter(status=Label.SUBMITTED)),
-            held=_count(mine.filter(status=Label.DRAFT)),
-            unfinished=Subquery(
-                mine.filter(status=Label.DRAFT)
-                .exclude(pk__in=exclude)
-                .order_by("shown_at", "pk")
-                .values("pk")[:1]
-            ),
-        )
-        .first()
-    )
-    if row is None:
-        return {}
-    row["quota"] = _quota(row["planned_readings"], row["readers"])
+    row = labelling_sql.reader_state(annotation_set_id, reader_id, exclude)
+    if row:
+        row["quota"] = _quota(row["planned_readings"], row["readers"])
     return row
 
 
@@ -134,23 +108,13 @@ def label_next_with_progress(
         return unfinished, progress
     if state["done"] + state["held"] >= state["quota"]:
         return None, progress
-    already_read = Label.objects.filter(item_id=OuterRef("item_id"), reader=reader)
     # No savepoint: nothing here is caught and retried, so an error fails the whole request.
     with transaction.atomic(savepoint=False):
-        slot = (
-            LabelSlot.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("item")
-            .filter(annotation_set_id=annotation_set.pk, done=False)
-            .filter(Q(reader__isnull=True) | Q(leased_until__lt=now))
-            .filter(~Exists(already_read))
-            .order_by("position", "pk")
-            .first()
-        )
-        if slot is None:
+        item = labelling_sql.slot_lease(annotation_set.pk, reader.pk, now, lease)
+        if item is None:
             return None, progress
-        LabelSlot.objects.filter(pk=slot.pk).update(reader=reader, leased_until=lease)
         label = Label.objects.create(
-            item=slot.item, annotation_set_id=annotation_set.pk, reader=reader, shown_at=now
+            item=item, annotation_set_id=annotation_set.pk, reader=reader, shown_at=now
         )
     return label, progress
 
@@ -220,22 +184,23 @@ def label_autosave(*, label: Label, user, answers: dict, active_seconds_delta: f
     return label
 
 
-def label_submit(*, label: Label, user, answers: dict) -> tuple[Label, bool]:
+def label_submit(*, label_id: int, user, answers: dict) -> tuple[Label, bool]:
     """Submit (or correct) the answers; (label, changed). Submitting the same again is a no-op.
 
     A late answer (the lease expired, the image went to someone else) is kept; it fills a
     free slot of the image if there is one, so it is counted once either way. The label is
-    locked and read again here, so two submissions at once are stored once.
+    locked as it is read, so two submissions at once are stored once. The label comes with
+    its item and set; Label.DoesNotExist when it is not `user`'s.
     """
-    if label.reader_id != user.pk:
-        raise LabellingError("not your label")
     changes = _validated(answers)
     missing: list[str] = []
     changed: list[str] = []
     # No savepoint: a refusal leaves this block before anything is written.
     with transaction.atomic(savepoint=False):
         label = (
-            Label.objects.select_for_update(of=("self",)).select_related("item").get(pk=label.pk)
+            Label.objects.select_for_update(of=("self",))  # not the set: readers work at once
+            .select_related("item", "annotation_set")
+            .get(pk=label_id, reader=user)
         )
         merged = {**label.answers(), **changes}
         if not merged["cannot_determine"]:

@@ -1,6 +1,6 @@
 """The labelling API that the keyboard-first screen drives (radiologists only)."""
 
-from django.db.models import Count, Q, Subquery
+from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from ovarian_web.roles import Role, has_role
 
-from . import label_stats, labelling
+from . import label_stats, labelling, labelling_sql
 from .annotation_sets import reader_quota
 from .image_links import file_link
 from .models import AnnotationSet, Image, Label
@@ -80,24 +80,7 @@ def image_payloads(image_ids: list[int]) -> dict[int, dict]:
     """For each image: its cine frames and its exam's other (visible) images; one query.
 
     Only for a user who may see these images: the links in it need no session."""
-    exams = Image.objects.filter(pk__in=image_ids).values("exam_id")
-    rows = list(
-        Image.objects.filter(exam_id__in=Subquery(exams))
-        .filter(Q(hidden=False) | Q(pk__in=image_ids))
-        .order_by("pk")
-        .values(
-            "pk",
-            "exam_id",
-            "hidden",
-            "sop_instance_uid",
-            "frame_index",
-            "width",
-            "height",
-            "pixel_spacing_mm",
-            "file",
-            "thumbnail",
-        )
-    )
+    rows = labelling_sql.exam_image_rows(image_ids)
     payloads = {}
     for image_id in image_ids:
         own = next((row for row in rows if row["pk"] == image_id), None)
@@ -235,7 +218,6 @@ def labelling_label(request, pk: int):
 def labelling_submit(request, pk: int):
     """Submit (or correct) answers. With `"next": true` (and an optional `exclude` list of
     label ids) the reply also carries the next image as `next`: one round trip per image."""
-    label = _own_label(request, pk)
     answers = dict(request.data)
     answers.pop("active_seconds_delta", None)  # time travels with autosave
     want_next = bool(answers.pop("next", False))
@@ -243,7 +225,10 @@ def labelling_submit(request, pk: int):
     if exclude is None:
         return Response({"detail": "exclude is a list of label ids"}, status=400)
     try:
-        submitted, _ = labelling.label_submit(label=label, user=request.user, answers=answers)
+        label, _ = labelling.label_submit(label_id=pk, user=request.user, answers=answers)
+    except Label.DoesNotExist:
+        # Another reader's label is simply not there for you: 404, never 403 with a hint.
+        raise Http404("No such label among yours") from None
     except labelling.LabellingError as error:
         return Response({"detail": str(error), "missing": error.missing}, status=400)
     following = None
@@ -256,7 +241,7 @@ def labelling_submit(request, pk: int):
     images = [label.item.image_id] + ([following.item.image_id] if following else [])
     payloads = image_payloads(images)  # both in one query
     data = {
-        "label": label_data(submitted),
+        "label": label_data(label),
         "image": payloads[label.item.image_id],
         "progress": progress,
     }

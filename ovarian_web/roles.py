@@ -32,17 +32,23 @@ JOB_ROLES = (Role.COORDINATOR, Role.ADMINISTRATOR)
 IMPORT_ROLES = (Role.COORDINATOR, Role.ADMINISTRATOR)
 
 
+def roles_set(user, group_names: set[str]) -> set[Role]:
+    """Keep the roles that these group names give on the user object, for the request."""
+    roles = {role for role in Role if role.value in group_names}
+    if user.is_superuser:
+        roles.add(Role.ADMINISTRATOR)
+    user._roles_cache = roles
+    return roles
+
+
 def user_roles(user) -> set[Role]:
-    """The roles of a user; cached on the user object for the request."""
+    """The roles of a user; read once per request (with the user itself, when the request
+    signed in through auth_backend)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return set()
     cached = getattr(user, "_roles_cache", None)
     if cached is None:
-        names = set(user.groups.values_list("name", flat=True))
-        cached = {role for role in Role if role.value in names}
-        if user.is_superuser:
-            cached.add(Role.ADMINISTRATOR)
-        user._roles_cache = cached
+        cached = roles_set(user, set(user.groups.values_list("name", flat=True)))
     return cached
 
 

@@ -51,7 +51,7 @@ def _images(count: int) -> None:
 
 def _read_all(annotation_set, reader, answers_for) -> None:
     while label := labelling.label_next(annotation_set=annotation_set, reader=reader):
-        labelling.label_submit(label=label, user=reader, answers=answers_for(label))
+        labelling.label_submit(label_id=label.pk, user=reader, answers=answers_for(label))
 
 
 @pytest.fixture
@@ -230,7 +230,7 @@ async def test_the_dashboard_socket_is_nudged_by_each_submission():
 
     def submit():
         label = labelling.label_next(annotation_set=annotation_set, reader=reader)
-        labelling.label_submit(label=label, user=reader, answers=YES)
+        labelling.label_submit(label_id=label.pk, user=reader, answers=YES)
 
     await database_sync_to_async(submit)()
     message = await communicator.receive_json_from(timeout=10)

@@ -165,13 +165,13 @@ def test_a_closed_tab_resumes_the_unfinished_image_with_its_answers():
 def test_a_double_submission_is_stored_once_and_a_correction_is_audited():
     annotation_set, reader = _solo_set(2)
     label = labelling.label_next(annotation_set=annotation_set, reader=reader)
-    labelling.label_submit(label=label, user=reader, answers=ANSWERS)
+    labelling.label_submit(label_id=label.pk, user=reader, answers=ANSWERS)
     submitted_at = Label.objects.get(pk=label.pk).submitted_at
-    _, changed = labelling.label_submit(label=label, user=reader, answers=ANSWERS)
+    _, changed = labelling.label_submit(label_id=label.pk, user=reader, answers=ANSWERS)
     assert not changed
     assert Label.objects.get(pk=label.pk).submitted_at == submitted_at
     changes = LabelChange.objects.filter(label=label).count()
-    labelling.label_submit(label=label, user=reader, answers={**ANSWERS, "lesion": False})
+    labelling.label_submit(label_id=label.pk, user=reader, answers={**ANSWERS, "lesion": False})
     correction = LabelChange.objects.filter(label=label).last()
     assert LabelChange.objects.filter(label=label).count() == changes + 1
     assert (correction.old, correction.new, correction.user) == (
@@ -187,10 +187,10 @@ def test_missing_answers_are_named_and_cannot_be_determined_needs_none():
     annotation_set, reader = _solo_set(2)
     label = labelling.label_next(annotation_set=annotation_set, reader=reader)
     with pytest.raises(labelling.LabellingError) as refused:
-        labelling.label_submit(label=label, user=reader, answers={"adnexal": True})
+        labelling.label_submit(label_id=label.pk, user=reader, answers={"adnexal": True})
     assert refused.value.missing == ["lesion", "ascites", "blood_flow", "dimension"]
     labelling.label_submit(
-        label=label,
+        label_id=label.pk,
         user=reader,
         answers={"cannot_determine": True, "cannot_determine_reason": "blur"},
     )
@@ -206,8 +206,8 @@ def test_a_late_answer_after_the_lease_expired_is_kept_and_counted_once():
     LabelSlot.objects.update(leased_until=timezone.now())  # the lease runs out
     taken = labelling.label_next(annotation_set=annotation_set, reader=second)
     assert taken.item_id == late.item_id
-    labelling.label_submit(label=late, user=first, answers=ANSWERS)
-    labelling.label_submit(label=taken, user=second, answers=ANSWERS)
+    labelling.label_submit(label_id=late.pk, user=first, answers=ANSWERS)
+    labelling.label_submit(label_id=taken.pk, user=second, answers=ANSWERS)
     assert Label.objects.filter(status=Label.SUBMITTED).count() == 2
     assert LabelSlot.objects.filter(done=True).count() == 1  # the one planned reading
 
@@ -225,7 +225,7 @@ def test_a_departed_radiologist_s_work_goes_back_in_one_action():
     assert result["dropped_calibration_readings"] == 1
     done = 0
     while label := labelling.label_next(annotation_set=annotation_set, reader=second):
-        labelling.label_submit(label=label, user=second, answers=ANSWERS)
+        labelling.label_submit(label_id=label.pk, user=second, answers=ANSWERS)
         done += 1
     assert done == 6 and held.item.labels.filter(reader=second).exists()
     with pytest.raises(labelling.LabellingError):
@@ -320,7 +320,7 @@ def test_autosave_keeps_the_lease_and_cannot_half_change_a_submitted_label():
     LabelSlot.objects.update(leased_until=timezone.now())
     labelling.label_autosave(label=label, user=reader, answers={"lesion": True})
     assert LabelSlot.objects.get().leased_until > timezone.now()
-    labelling.label_submit(label=label, user=reader, answers=ANSWERS)
+    labelling.label_submit(label_id=label.pk, user=reader, answers=ANSWERS)
     with pytest.raises(labelling.LabellingError, match="submitting again"):
         labelling.label_autosave(label=label, user=reader, answers={"cannot_determine": True})
     labelling.label_autosave(label=label, user=reader, answers={}, active_seconds_delta=3)

@@ -1,0 +1,147 @@
+"""The labelling screen's per-image queries, written in SQL.
+
+Every labelled image runs these. Built through the ORM, their subqueries and expressions
+cost more CPU to compile than PostgreSQL spends running them (profiled under load), so
+they are plain SQL that both PostgreSQL and SQLite run; table names come from the models.
+"""
+
+# ruff: noqa: S608  (only table names and %s placeholders are put into the SQL text)
+
+from django.db import connection
+
+from .models import AnnotationItem, AnnotationSet, AnnotationSetReader, Image, Label, LabelSlot
+
+SETS = AnnotationSet._meta.db_table
+READERS = AnnotationSetReader._meta.db_table
+LABELS = Label._meta.db_table
+SLOTS = LabelSlot._meta.db_table
+ITEMS = AnnotationItem._meta.db_table
+IMAGES = Image._meta.db_table
+
+
+def _placeholders(values) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def reader_state(annotation_set_id: int, reader_id: int, exclude: tuple[int, ...]) -> dict:
+    """The set's planned readings and lease, its active readers, whether `reader_id` is one,
+    their submitted and draft labels, and their oldest draft not in `exclude`; {} if no set.
+    """
+    excluded = f"AND l.id NOT IN ({_placeholders(exclude)})" if exclude else ""
+    mine = f"FROM {LABELS} l WHERE l.annotation_set_id = s.id AND l.reader_id = %s"
+    sql = f"""
+        SELECT s.planned_readings, s.lease_seconds,
+            (SELECT COUNT(*) FROM {READERS} r WHERE r.annotation_set_id = s.id AND r.active),
+            (SELECT COUNT(*) FROM {READERS} r
+                WHERE r.annotation_set_id = s.id AND r.active AND r.reader_id = %s),
+            (SELECT COUNT(*) {mine} AND l.status = %s),
+            (SELECT COUNT(*) {mine} AND l.status = %s),
+            (SELECT l.id {mine} AND l.status = %s {excluded} ORDER BY l.shown_at, l.id LIMIT 1)
+        FROM {SETS} s WHERE s.id = %s
+    """
+    params = [
+        reader_id,
+        reader_id,
+        Label.SUBMITTED,
+        reader_id,
+        Label.DRAFT,
+        reader_id,
+        Label.DRAFT,
+        *exclude,
+        annotation_set_id,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return {}
+    planned, lease_seconds, readers, reading, done, held, unfinished = row
+    return {
+        "planned_readings": planned,
+        "lease_seconds": lease_seconds,
+        "readers": readers,
+        "reading": bool(reading),
+        "done": done,
+        "held": held,
+        "unfinished": unfinished,
+    }
+
+
+def _lock_skipping_locked() -> str:
+    """Lock the chosen slot row; concurrent callers skip it and take the next one. SQLite
+    has no row locks: its write transactions already run one at a time."""
+    features = connection.features
+    if not features.has_select_for_update_skip_locked:
+        return ""
+    return (
+        "FOR UPDATE OF sl SKIP LOCKED"
+        if features.has_select_for_update_of
+        else ("FOR UPDATE SKIP LOCKED")
+    )
+
+
+def slot_lease(annotation_set_id: int, reader_id: int, now, until) -> AnnotationItem | None:
+    """Lease the set's first free slot (nobody's, or its lease expired) of an image this
+    reader has not read, until `until`; its item, or None. Run inside a transaction."""
+    ops = connection.ops
+    sql = f"""
+        SELECT sl.id, i.id, i.annotation_set_id, i.image_id, i.position, i.planned_readers,
+            i.is_calibration
+        FROM {SLOTS} sl JOIN {ITEMS} i ON i.id = sl.item_id
+        WHERE sl.annotation_set_id = %s AND NOT sl.done
+            AND (sl.reader_id IS NULL OR sl.leased_until < %s)
+            AND NOT EXISTS (
+                SELECT 1 FROM {LABELS} l WHERE l.item_id = sl.item_id AND l.reader_id = %s
+            )
+        ORDER BY sl.position, sl.id LIMIT 1 {_lock_skipping_locked()}
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [annotation_set_id, ops.adapt_datetimefield_value(now), reader_id])
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        cursor.execute(
+            f"UPDATE {SLOTS} SET reader_id = %s, leased_until = %s WHERE id = %s",
+            [reader_id, ops.adapt_datetimefield_value(until), row[0]],
+        )
+    columns = ("id", "annotation_set_id", "image_id", "position", "planned_readers")
+    item = AnnotationItem(**dict(zip(columns, row[1:6], strict=True)))
+    item.is_calibration = bool(row[6])
+    item._state.adding = False  # a stored row, as the ORM would have loaded it
+    return item
+
+
+IMAGE_COLUMNS = (
+    "pk",
+    "exam_id",
+    "hidden",
+    "sop_instance_uid",
+    "frame_index",
+    "width",
+    "height",
+    "pixel_spacing_mm",
+    "file",
+    "thumbnail",
+)
+
+
+def exam_image_rows(image_ids: list[int]) -> list[dict]:
+    """Every image of these images' exams that is not hidden, and these images themselves,
+    in primary-key order, as dicts of IMAGE_COLUMNS."""
+    if not image_ids:
+        return []
+    ids = _placeholders(image_ids)
+    sql = f"""
+        SELECT m.id, m.exam_id, m.hidden, m.sop_instance_uid, m.frame_index, m.width,
+            m.height, m.pixel_spacing_mm, m.file, m.thumbnail
+        FROM {IMAGES} m
+        WHERE m.exam_id IN (SELECT o.exam_id FROM {IMAGES} o WHERE o.id IN ({ids}))
+            AND (NOT m.hidden OR m.id IN ({ids}))
+        ORDER BY m.id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*image_ids, *image_ids])
+        rows = [dict(zip(IMAGE_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+    for row in rows:
+        row["hidden"] = bool(row["hidden"])
+    return rows
