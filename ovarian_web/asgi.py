@@ -14,11 +14,10 @@ from annotation.image_links import asgi_with_links  # noqa: E402
 
 from .routing import websocket_urlpatterns  # noqa: E402
 
+websocket_application = AllowedHostsOriginValidator(
+    AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+)
+# Daphne (the demo) and the tests; production runs local_services.production_application.
 application = ProtocolTypeRouter(
-    {
-        "http": asgi_with_links(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
-    }
+    {"http": asgi_with_links(django_asgi_app), "websocket": websocket_application}
 )

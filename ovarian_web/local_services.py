@@ -88,55 +88,22 @@ def uvicorn_command(host: str, port: int, workers: int) -> list[str]:
     ]
 
 
-class RequestThreads:
-    """ASGI middleware: each HTTP request runs Django's synchronous code on one of `size`
-    long-lived threads, lent to it for the request; other scopes (websockets) pass through.
-
-    Without it Django starts a thread for every request and ends it afterwards, so a database
-    connection cannot outlive its request. A request waits for a free thread when all are
-    lent; the event loop goes on serving websockets meanwhile.
-    """
-
-    def __init__(self, app, size: int) -> None:
-        self.app = app
-        self.size = size
-        self.idle = None  # an asyncio.Queue of executors, made on the server's event loop
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        import asyncio
-        from concurrent.futures import ThreadPoolExecutor
-
-        from asgiref.sync import ThreadSensitiveContext
-
-        if self.idle is None:
-            self.idle = asyncio.Queue()
-            for number in range(self.size):
-                self.idle.put_nowait(
-                    ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"request-{number}")
-                )
-        executor = await self.idle.get()
-        try:
-            # Django's own per-request context nests inside this one and uses its thread.
-            async with ThreadSensitiveContext(executor=executor):
-                await self.app(scope, receive, send)
-        finally:
-            self.idle.put_nowait(executor)
-
-
 def production_application():
-    """The ASGI application as the production server runs it (`uvicorn --factory`).
+    """The ASGI application as the production server runs it (`uvicorn --factory`): file
+    links answered on the event loop, other HTTP requests through Django's WSGI handler on
+    REQUEST_THREADS long-lived threads per process (http_threads), websockets on Channels.
 
-    Requests run on REQUEST_THREADS long-lived threads per process, so each thread keeps its
-    database connection: DB_CONN_MAX_AGE defaults to 600 s here (Django checks a kept
-    connection before reusing it) instead of 0, which suits servers that start a thread per
-    request (daphne in the demo).
+    As those threads keep their database connections, DB_CONN_MAX_AGE defaults to 600 s
+    here (Django checks a kept connection before reusing it) instead of 0, which suits
+    servers that start a thread per request (daphne in the demo).
     """
     os.environ.setdefault("DB_CONN_MAX_AGE", "600")
-    from annotation.image_links import asgi_with_links
-    from ovarian_web.asgi import application
+    from channels.routing import ProtocolTypeRouter
+    from django.core.wsgi import get_wsgi_application
 
-    # File links need no thread: they are answered before a request thread is lent.
-    return asgi_with_links(RequestThreads(application, REQUEST_THREADS))
+    from annotation.image_links import asgi_with_links
+    from ovarian_web.asgi import websocket_application
+    from ovarian_web.http_threads import RequestThreads, WsgiOnThreads
+
+    http = RequestThreads(WsgiOnThreads(get_wsgi_application()), REQUEST_THREADS)
+    return ProtocolTypeRouter({"http": asgi_with_links(http), "websocket": websocket_application})

@@ -10,7 +10,7 @@ import pytest
 from channels.layers import channel_layers
 from django.conf import global_settings
 
-from ovarian_web.local_services import daphne_command, free_port, wait_for_port
+from ovarian_web.local_services import free_port, uvicorn_command, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,7 +95,8 @@ def celery_worker_process(server_env):
 
 @pytest.fixture
 def asgi_server(settings, redis_url, server_env):
-    """The production ASGI server (daphne) on the test database, sharing Redis with the tests."""
+    """The production server (uvicorn, production_application) on the test database, sharing
+    Redis with the tests."""
     # The server checks passwords with the production hashers, so users here must use them.
     settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
     settings.CHANNEL_LAYERS = {
@@ -107,7 +108,7 @@ def asgi_server(settings, redis_url, server_env):
     channel_layers.backends.clear()
     port = free_port()
     process = subprocess.Popen(
-        daphne_command("127.0.0.1", port),
+        uvicorn_command("127.0.0.1", port, workers=1),
         cwd=ROOT,
         env=server_env,
         stdout=subprocess.DEVNULL,
