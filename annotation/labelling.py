@@ -63,8 +63,8 @@ def is_reader(annotation_set: AnnotationSet, user) -> bool:
     ).exists()
 
 
-def reader_progress(annotation_set: AnnotationSet, reader) -> dict:
-    state = _reader_state(annotation_set.pk, reader.pk)
+def reader_progress(annotation_set_id: int, reader) -> dict:
+    state = _reader_state(annotation_set_id, reader.pk)
     return {"done": state.get("done", 0), "quota": state.get("quota", 0)}
 
 
@@ -81,20 +81,20 @@ def label_next(
     served to more readers than planned. None when the reader's share is done.
     """
     label, _ = label_next_with_progress(
-        annotation_set=annotation_set, reader=reader, exclude=exclude
+        annotation_set_id=annotation_set.pk, reader=reader, exclude=exclude
     )
     return label
 
 
 def label_next_with_progress(
-    *, annotation_set: AnnotationSet, reader, exclude: tuple[int, ...] = ()
+    *, annotation_set_id: int, reader, exclude: tuple[int, ...] = ()
 ) -> tuple[Label | None, dict]:
     """label_next, and the reader's progress ({"done", "quota"}) read in the same query.
 
     The returned label comes with its item (for the image). Raises LabellingError when the
-    reader is not an active reader of the set.
+    reader is not an active reader of the set (or there is no such set).
     """
-    state = _reader_state(annotation_set.pk, reader.pk, exclude)
+    state = _reader_state(annotation_set_id, reader.pk, exclude)
     if not state.get("reading"):
         raise LabellingError("you are not a reader of this set")
     progress = {"done": state["done"], "quota": state["quota"]}
@@ -110,11 +110,11 @@ def label_next_with_progress(
         return None, progress
     # No savepoint: nothing here is caught and retried, so an error fails the whole request.
     with transaction.atomic(savepoint=False):
-        item = labelling_sql.slot_lease(annotation_set.pk, reader.pk, now, lease)
+        item = labelling_sql.slot_lease(annotation_set_id, reader.pk, now, lease)
         if item is None:
             return None, progress
         label = Label.objects.create(
-            item=item, annotation_set_id=annotation_set.pk, reader=reader, shown_at=now
+            item=item, annotation_set_id=annotation_set_id, reader=reader, shown_at=now
         )
     return label, progress
 
@@ -190,18 +190,17 @@ def label_submit(*, label_id: int, user, answers: dict) -> tuple[Label, bool]:
     A late answer (the lease expired, the image went to someone else) is kept; it fills a
     free slot of the image if there is one, so it is counted once either way. The label is
     locked as it is read, so two submissions at once are stored once. The label comes with
-    its item and set; Label.DoesNotExist when it is not `user`'s.
+    its item; Label.DoesNotExist when it is not `user`'s.
     """
     changes = _validated(answers)
     missing: list[str] = []
     changed: list[str] = []
     # No savepoint: a refusal leaves this block before anything is written.
     with transaction.atomic(savepoint=False):
-        label = (
-            Label.objects.select_for_update(of=("self",))  # not the set: readers work at once
-            .select_related("item", "annotation_set")
-            .get(pk=label_id, reader=user)
-        )
+        # Only the label is locked, not its set: readers work at once.
+        label = labelling_sql.label_for_update(label_id, user.pk)
+        if label is None:
+            raise Label.DoesNotExist("no such label among yours")
         merged = {**label.answers(), **changes}
         if not merged["cannot_determine"]:
             missing = [name for name in ANSWER_FIELDS if merged[name] in (None, "")]
@@ -209,10 +208,13 @@ def label_submit(*, label_id: int, user, answers: dict) -> tuple[Label, bool]:
             changes["status"] = Label.SUBMITTED
             first = label.submitted_at is None
             changed = _apply(label, user, changes)
+            now = timezone.now()
             if first:
-                label.submitted_at = timezone.now()
+                label.submitted_at = now
             if changed or first:
-                label.save(update_fields=[*changed, "submitted_at", "updated_at"])
+                label.updated_at = now
+                fields = [*changed, "submitted_at", "updated_at"]
+                labelling_sql.row_update(Label, label.pk, {n: getattr(label, n) for n in fields})
             if first:
                 _slot_complete(label)
                 broadcast(
@@ -228,8 +230,7 @@ def label_submit(*, label_id: int, user, answers: dict) -> tuple[Label, bool]:
 
 
 def _slot_complete(label: Label) -> None:
-    mine = LabelSlot.objects.filter(item_id=label.item_id, reader_id=label.reader_id, done=False)
-    if mine.update(done=True, leased_until=None):
+    if labelling_sql.slot_done(label.item_id, label.reader_id):
         return
     free = (
         LabelSlot.objects.select_for_update(skip_locked=True)

@@ -109,7 +109,7 @@ def _label_response(label: Label, annotation_set: AnnotationSet, reader) -> Resp
         {
             "label": label_data(label),
             "image": image_payloads([label.item.image_id])[label.item.image_id],
-            "progress": labelling.reader_progress(annotation_set, reader),
+            "progress": labelling.reader_progress(annotation_set.pk, reader),
         }
     )
 
@@ -170,13 +170,12 @@ def labelling_sets(request):
 @permission_classes([IsRadiologist])
 def labelling_next(request, set_id: int):
     """Resume the unfinished image, or lease the next; 204 when this reader's share is done."""
-    annotation_set = get_object_or_404(AnnotationSet, pk=set_id)
     exclude = _exclude_ids(request.data.get("exclude") if isinstance(request.data, dict) else None)
     if exclude is None:
         return Response({"detail": "exclude is a list of label ids"}, status=400)
-    try:  # the service checks that the reader is on the set
+    try:  # the service checks that the set exists and the reader is on it
         label, progress = labelling.label_next_with_progress(
-            annotation_set=annotation_set, reader=request.user, exclude=exclude
+            annotation_set_id=set_id, reader=request.user, exclude=exclude
         )
     except labelling.LabellingError:
         raise Http404("No such set among yours") from None
@@ -234,10 +233,12 @@ def labelling_submit(request, pk: int):
     following = None
     if want_next:
         following, progress = labelling.label_next_with_progress(
-            annotation_set=label.annotation_set, reader=request.user, exclude=(label.pk, *exclude)
+            annotation_set_id=label.annotation_set_id,
+            reader=request.user,
+            exclude=(label.pk, *exclude),
         )
     else:
-        progress = labelling.reader_progress(label.annotation_set, request.user)
+        progress = labelling.reader_progress(label.annotation_set_id, request.user)
     images = [label.item.image_id] + ([following.item.image_id] if following else [])
     payloads = image_payloads(images)  # both in one query
     data = {

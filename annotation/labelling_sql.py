@@ -67,17 +67,79 @@ def reader_state(annotation_set_id: int, reader_id: int, exclude: tuple[int, ...
     }
 
 
-def _lock_skipping_locked() -> str:
-    """Lock the chosen slot row; concurrent callers skip it and take the next one. SQLite
-    has no row locks: its write transactions already run one at a time."""
+def _lock(table_alias: str, skip_locked: bool = False) -> str:
+    """Lock the rows read from `table_alias` for the transaction; with skip_locked, rows
+    others hold are passed over. SQLite has no row locks: its write transactions already
+    run one at a time."""
     features = connection.features
-    if not features.has_select_for_update_skip_locked:
+    if not features.has_select_for_update or (
+        skip_locked and not features.has_select_for_update_skip_locked
+    ):
         return ""
-    return (
-        "FOR UPDATE OF sl SKIP LOCKED"
-        if features.has_select_for_update_of
-        else ("FOR UPDATE SKIP LOCKED")
+    clause = f"FOR UPDATE OF {table_alias}" if features.has_select_for_update_of else "FOR UPDATE"
+    return f"{clause} SKIP LOCKED" if skip_locked else clause
+
+
+ITEM_COLUMNS = ("id", "annotation_set_id", "image_id", "position", "planned_readers")
+
+
+def _item(values) -> AnnotationItem:
+    """An item from its ITEM_COLUMNS values and is_calibration, as the ORM would load it."""
+    item = AnnotationItem(**dict(zip(ITEM_COLUMNS, values[:5], strict=True)))
+    item.is_calibration = bool(values[5])  # SQLite gives 0 or 1
+    item._state.adding = False
+    return item
+
+
+def label_for_update(label_id: int, reader_id: int) -> Label | None:
+    """The reader's label, with its item, locked until the transaction ends; None if the
+    label is not theirs."""
+    sql = f"""
+        SELECT l.*, i.id AS item_pk, i.annotation_set_id AS item_set,
+            i.image_id AS item_image, i.position AS item_position,
+            i.planned_readers AS item_readers, i.is_calibration AS item_calibration
+        FROM {LABELS} l JOIN {ITEMS} i ON i.id = l.item_id
+        WHERE l.id = %s AND l.reader_id = %s {_lock("l")}
+    """
+    found = list(Label.objects.raw(sql, [label_id, reader_id]))
+    if not found:
+        return None
+    label = found[0]
+    label.item = _item(
+        [
+            label.item_pk,
+            label.item_set,
+            label.item_image,
+            label.item_position,
+            label.item_readers,
+            label.item_calibration,
+        ]
     )
+    return label
+
+
+def row_update(model, pk: int, values: dict) -> int:
+    """UPDATE one row's fields (by name) to `values`, prepared as the ORM prepares them;
+    the rows changed (0 or 1)."""
+    fields = [model._meta.get_field(name) for name in values]
+    assignments = ", ".join(f"{connection.ops.quote_name(field.column)} = %s" for field in fields)
+    params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {model._meta.db_table} SET {assignments} WHERE id = %s", [*params, pk]
+        )
+        return cursor.rowcount
+
+
+def slot_done(item_id: int, reader_id: int) -> bool:
+    """Mark the reader's open slot of the item done; False when they hold none."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {SLOTS} SET done = %s, leased_until = NULL"
+            " WHERE item_id = %s AND reader_id = %s AND NOT done",
+            [True, item_id, reader_id],
+        )
+        return cursor.rowcount > 0
 
 
 def slot_lease(annotation_set_id: int, reader_id: int, now, until) -> AnnotationItem | None:
@@ -93,7 +155,7 @@ def slot_lease(annotation_set_id: int, reader_id: int, now, until) -> Annotation
             AND NOT EXISTS (
                 SELECT 1 FROM {LABELS} l WHERE l.item_id = sl.item_id AND l.reader_id = %s
             )
-        ORDER BY sl.position, sl.id LIMIT 1 {_lock_skipping_locked()}
+        ORDER BY sl.position, sl.id LIMIT 1 {_lock("sl", skip_locked=True)}
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [annotation_set_id, ops.adapt_datetimefield_value(now), reader_id])
@@ -104,11 +166,7 @@ def slot_lease(annotation_set_id: int, reader_id: int, now, until) -> Annotation
             f"UPDATE {SLOTS} SET reader_id = %s, leased_until = %s WHERE id = %s",
             [reader_id, ops.adapt_datetimefield_value(until), row[0]],
         )
-    columns = ("id", "annotation_set_id", "image_id", "position", "planned_readers")
-    item = AnnotationItem(**dict(zip(columns, row[1:6], strict=True)))
-    item.is_calibration = bool(row[6])
-    item._state.adding = False  # a stored row, as the ORM would have loaded it
-    return item
+    return _item(row[1:])
 
 
 IMAGE_COLUMNS = (

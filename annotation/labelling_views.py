@@ -31,7 +31,7 @@ def labelling_list(request: HttpRequest) -> HttpResponse:
     )
     rows = []
     for annotation_set in sets:
-        progress = labelling.reader_progress(annotation_set, request.user)
+        progress = labelling.reader_progress(annotation_set.pk, request.user)
         done, quota = progress["done"], progress["quota"]
         rows.append(
             {

@@ -160,18 +160,24 @@ def radiologist(
     return {**done, "ended": time.time()}
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) used so far by a process and its children (Linux /proc).
+def cpu_seconds(pid: int | None = None, name: str = "") -> float:
+    """CPU time (user + system) used so far by a process and its children, or by every
+    process called `name` (Linux /proc).
 
     The machine is shared: CPU per request is steadier than wall time when others are busy."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command, fields = stat.read_text().rsplit(")", 1)
         except OSError:
             continue  # ended meanwhile
-        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+        fields = fields.split()
+        if (
+            int(stat.parent.name) == pid
+            or int(fields[1]) == pid
+            or (name and command.endswith(f"({name}"))
+        ):
             total += (int(fields[11]) + int(fields[12])) / tick
     return total
 
@@ -367,7 +373,7 @@ def main() -> None:
         sessions = prepared["sessions"]
         set_id = prepared["set"]
         for label, users, rounds, pause in (("saturation", 10, 60, 0.0), ("realistic", 30, 8, 2.0)):
-            cpu = cpu_seconds(server.pid)
+            cpu, database = cpu_seconds(server.pid), cpu_seconds(name="postgres")
             result = run(
                 port,
                 set_id,
@@ -376,6 +382,8 @@ def main() -> None:
                 pause,
             )
             per_label = (cpu_seconds(server.pid) - cpu) / result["labelled"]
+            database = (cpu_seconds(name="postgres") - database) / result["labelled"]
+            database_text = f"; PostgreSQL {1000 * database:.1f} ms" if args.postgres else ""
             print(
                 f"{label} ({users} users, {pause:g} s per image on average): "
                 f"{result['rate']:.1f} labelled images/s ({result['rate'] / bare:.2f} of the "
@@ -383,7 +391,7 @@ def main() -> None:
                 f"ms, p95 {result['submit_next_p95_ms']:.1f} ms; image fetch median "
                 f"{result['fetch_median_ms']:.1f} ms, p95 {result['fetch_p95_ms']:.1f} ms; "
                 f"errors {result['errors']}; server CPU {1000 * per_label:.1f} ms per labelled "
-                f"image ({per_label / bare_cpu:.1f} bare-view requests)"
+                f"image ({per_label / bare_cpu:.1f} bare-view requests){database_text}"
             )
         checked = child_json(__file__, "--step", "check", url, work, set_id)
         print(f"over-served images: {checked['over_served']}; labels stored {checked['labels']}")

@@ -179,7 +179,7 @@ def test_a_double_submission_is_stored_once_and_a_correction_is_audited():
         {"lesion": False},
         reader,
     )
-    assert labelling.reader_progress(annotation_set, reader)["done"] == 1
+    assert labelling.reader_progress(annotation_set.pk, reader)["done"] == 1
 
 
 @pytest.mark.django_db
