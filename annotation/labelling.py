@@ -28,6 +28,8 @@ from .models import (
 )
 
 YES_NO = ("adnexal", "lesion", "ascites", "blood_flow")
+# The dashboard reads the progress at most once a second, and again after the last nudge.
+DASHBOARD_NUDGE_SECONDS = 1.0
 EDITABLE = (*ANSWER_FIELDS, "cannot_determine", "cannot_determine_reason")
 
 
@@ -113,8 +115,10 @@ def label_next_with_progress(
         item = labelling_sql.slot_lease(annotation_set_id, reader.pk, now, lease)
         if item is None:
             return None, progress
-        label = Label.objects.create(
-            item=item, annotation_set_id=annotation_set_id, reader=reader, shown_at=now
+        label = labelling_sql.row_insert(
+            Label,
+            {"item": item, "annotation_set_id": annotation_set_id, "reader": reader}
+            | {"shown_at": now},
         )
     return label, progress
 
@@ -150,11 +154,14 @@ def _apply(label: Label, user, changes: dict) -> list[str]:
     new = _snapshot(label)
     changed = [name for name in new if new[name] != old[name]]
     if changed:
-        LabelChange.objects.create(
-            label=label,
-            user=user,
-            old={name: old[name] for name in changed},
-            new={name: new[name] for name in changed},
+        labelling_sql.row_insert(
+            LabelChange,
+            {
+                "label": label,
+                "user": user,
+                "old": {name: old[name] for name in changed},
+                "new": {name: new[name] for name in changed},
+            },
         )
     return changed
 
@@ -220,7 +227,8 @@ def label_submit(*, label_id: int, user, answers: dict) -> tuple[Label, bool]:
                 broadcast(
                     set_group(label.annotation_set_id),
                     "labelling.progress",
-                    {"set": label.annotation_set_id, "reader": user.pk},
+                    {"set": label.annotation_set_id},
+                    at_most_every=DASHBOARD_NUDGE_SECONDS,
                 )
     if missing:
         raise LabellingError(

@@ -131,6 +131,26 @@ def row_update(model, pk: int, values: dict) -> int:
         return cursor.rowcount
 
 
+def row_insert(model, values: dict):
+    """INSERT one row as `model.objects.create(**values)` would (defaults, auto_now fields),
+    without building the query through the ORM; the stored instance. No signals are sent
+    (nothing listens to these models')."""
+    instance = model(**values)
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    params = [
+        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
+    ]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    sql = f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({_placeholders(fields)})"
+    returning = connection.features.can_return_columns_from_insert
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} RETURNING id" if returning else sql, params)
+        instance.pk = cursor.fetchone()[0] if returning else cursor.lastrowid
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return instance
+
+
 def slot_done(item_id: int, reader_id: int) -> bool:
     """Mark the reader's open slot of the item done; False when they hold none."""
     with connection.cursor() as cursor:

@@ -136,10 +136,13 @@ def image_link_file(request: HttpRequest, rest: str) -> HttpResponse:
     """A signed file link (image_links), where no ASGI server answers it first."""
     try:
         path, content_type, left = image_links.linked_file(request.path)
+        content = path.read_bytes()
     except image_links.LinkError as error:
         return HttpResponse(str(error), status=error.status, content_type="text/plain")
-    response = HttpResponse(path.read_bytes())
-    for name, value in image_links.response_headers(content_type, path.stat().st_size, left):
+    except OSError:  # gone, or a folder
+        return HttpResponse("no such file", status=404, content_type="text/plain")
+    response = HttpResponse(content)
+    for name, value in image_links.response_headers(content_type, len(content), left):
         response[name] = value
     return response
 

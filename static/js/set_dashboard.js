@@ -1,9 +1,12 @@
-// The coordinator's live dashboard: each submitted label nudges the socket; the page then
-// fetches the progress summary, at most once a second.
+// The coordinator's live dashboard: submitted labels nudge the socket (the server sends
+// at most one nudge a second per set); the page then fetches the progress summary, at most
+// once a second, and once more a little after the last nudge, so that labels submitted
+// just after it (which sent none) show too.
 (function () {
   const stats = document.getElementById("set-stats");
   const status = document.getElementById("live-status");
-  let pending = false, last = 0;
+  const SETTLE_MS = 2500;
+  let pending = false, last = 0, settle = null;
 
   function fmt(value, digits) { return value === null || value === undefined ? "—" : Number(value).toFixed(digits); }
   function render(p) {
@@ -43,7 +46,11 @@
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     const socket = new WebSocket(scheme + location.host + stats.dataset.socket);
     socket.onopen = function () { status.textContent = "live"; delay = 1000; };
-    socket.onmessage = refresh;
+    socket.onmessage = function () {
+      refresh();
+      clearTimeout(settle);
+      settle = setTimeout(refresh, SETTLE_MS);
+    };
     socket.onclose = function () {
       status.textContent = "reconnecting…";
       setTimeout(function () { connect(Math.min(delay * 2, 15000)); }, delay);

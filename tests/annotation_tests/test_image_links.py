@@ -90,5 +90,7 @@ async def test_the_asgi_server_answers_links_before_django(image):
     assert head["status"] == 200 and head["body"] == b""
     assert (await _asgi("GET", link + "x"))["status"] == 404
     assert (await _asgi("DELETE", link))["status"] == 405
+    assert (await _asgi("GET", file_link("images")))["status"] == 404  # a folder
+    assert (await _asgi("GET", file_link("../outside.txt")))["status"] == 404
     login = await _asgi("GET", "/accounts/login/")  # everything else goes on to Django
     assert login["status"] == 200 and b"password" in login["body"]

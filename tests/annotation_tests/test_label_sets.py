@@ -21,6 +21,7 @@ from annotation.models import (
     Label,
     LabelChange,
 )
+from ovarian_web import broadcast
 from ovarian_web.consumers import LabellingDashboardConsumer
 from ovarian_web.roles import Role
 from tests.factories import CenterFactory, ExamFactory, UserFactory
@@ -211,12 +212,12 @@ def test_an_administrator_restores_or_removes_a_flagged_image(client_for):
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_the_dashboard_socket_is_nudged_by_each_submission():
+async def test_the_dashboard_socket_is_nudged_by_submissions_at_most_once_a_second():
     def setup():
-        _images(1)
+        _images(3)
         reader = UserFactory(role=Role.RADIOLOGIST)
         coordinator = UserFactory(role=Role.COORDINATOR)
-        annotation_set = annotation_set_create(name="live", readers=[reader], size=1, seed=1)
+        annotation_set = annotation_set_create(name="live", readers=[reader], size=3, seed=1)
         return annotation_set, reader, coordinator
 
     annotation_set, reader, coordinator = await database_sync_to_async(setup)()
@@ -228,16 +229,24 @@ async def test_the_dashboard_socket_is_nudged_by_each_submission():
     connected, _ = await communicator.connect()
     assert connected
 
+    @database_sync_to_async
     def submit():
         label = labelling.label_next(annotation_set=annotation_set, reader=reader)
         labelling.label_submit(label_id=label.pk, user=reader, answers=YES)
 
-    await database_sync_to_async(submit)()
+    await submit()
     message = await communicator.receive_json_from(timeout=10)
     assert message == {"type": "labelling.progress", "set": annotation_set.pk}
     assert "lesion" not in message  # no answers travel to the dashboard
+    await submit()  # within the second: no second nudge (the page reads again after the last)
+    assert await communicator.receive_nothing(timeout=0.5)
+    broadcast.recently_sent[labelling.set_group(annotation_set.pk)] -= (
+        labelling.DASHBOARD_NUDGE_SECONDS
+    )  # as if the second had passed
+    await submit()
+    assert await communicator.receive_json_from(timeout=10) == message
     await communicator.disconnect()
-    assert await database_sync_to_async(Label.objects.count)() == 1
+    assert await database_sync_to_async(Label.objects.count)() == 3
 
 
 @pytest.mark.django_db
