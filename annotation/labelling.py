@@ -117,8 +117,12 @@ def label_next_with_progress(
             return None, progress
         label = labelling_sql.row_insert(
             Label,
-            {"item": item, "annotation_set_id": annotation_set_id, "reader": reader}
-            | {"shown_at": now},
+            {
+                "item": item,
+                "annotation_set_id": annotation_set_id,
+                "reader": reader,
+                "shown_at": now,
+            },
         )
     return label, progress
 
