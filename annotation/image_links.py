@@ -15,6 +15,7 @@ gets no new links.
 """
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import os
@@ -38,12 +39,14 @@ class LinkError(Exception):
         self.status = status
 
 
-def _key() -> bytes:
-    return hashlib.sha256(b"ovascan image links:" + settings.SECRET_KEY.encode()).digest()
+@functools.lru_cache(maxsize=4)
+def _key(secret: str) -> bytes:
+    return hashlib.sha256(b"ovascan image links:" + secret.encode()).digest()
 
 
 def _signature(expires: int, name: str) -> str:
-    return hmac.new(_key(), f"{expires}/{name}".encode(), hashlib.sha256).hexdigest()[:40]
+    key = _key(settings.SECRET_KEY)
+    return hmac.new(key, f"{expires}/{name}".encode(), hashlib.sha256).hexdigest()[:40]
 
 
 def file_link(name: str, now: float | None = None) -> str:
