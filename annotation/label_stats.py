@@ -15,7 +15,14 @@ from studies.stats.agreement import cohen_kappa, krippendorff_alpha_nominal
 
 from .annotation_sets import reader_quota
 from .labelling import consensus, label_disagrees
-from .models import ANSWER_FIELDS, AnnotationItem, AnnotationSet, Label, LabelSlot
+from .models import (
+    ANSWER_FIELDS,
+    Adjudication,
+    AnnotationItem,
+    AnnotationSet,
+    Label,
+    LabelSlot,
+)
 
 QUESTIONS = (*ANSWER_FIELDS, "cannot_determine")
 LABEL_COLUMNS = (
@@ -251,28 +258,39 @@ def label_export_rows(annotation_set: AnnotationSet) -> list[dict]:
 
 
 def consensus_rows(annotation_set: AnnotationSet) -> list[dict]:
-    """One row per item: its consensus answers and the rule that gave them."""
+    """One row per item: its consensus answers and the rule that gave them.
+
+    Read as plain values (three queries): whole items, images, exams and centres for 5000
+    images took seconds to build."""
     items = (
         AnnotationItem.objects.filter(annotation_set=annotation_set)
-        .select_related("image__exam__center", "adjudication")
-        .prefetch_related("labels")
         .order_by("position")
+        .values("pk", "position", "image_id", "image__exam_id", "image__exam__center__code")
     )
+    labels = defaultdict(list)
+    for values in Label.objects.filter(annotation_set=annotation_set).values(
+        "item_id", "status", *QUESTIONS
+    ):
+        labels[values.pop("item_id")].append(Label(**values))
+    adjudications = {
+        adjudication.item_id: adjudication
+        for adjudication in Adjudication.objects.filter(item__annotation_set=annotation_set)
+    }
     rows = []
     for item in items:
-        labels = list(item.labels.all())
-        answers, rule = consensus(labels, getattr(item, "adjudication", None))
+        mine = labels.get(item["pk"], [])
+        answers, rule = consensus(mine, adjudications.get(item["pk"]))
         rows.append(
             {
                 "set": annotation_set.pk,
-                "position": item.position,
-                "image_id": item.image_id,
-                "exam_id": item.image.exam_id,
-                "center": item.image.exam.center.code,
+                "position": item["position"],
+                "image_id": item["image_id"],
+                "exam_id": item["image__exam_id"],
+                "center": item["image__exam__center__code"],
                 "rule": rule,
-                "readers": sum(1 for label in labels if label.status == Label.SUBMITTED),
+                "readers": sum(1 for label in mine if label.status == Label.SUBMITTED),
                 **{q: (answers or {}).get(q) for q in QUESTIONS},
-                "item_id": item.pk,
+                "item_id": item["pk"],
             }
         )
     return rows
