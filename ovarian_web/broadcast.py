@@ -14,9 +14,7 @@ recently_sent: dict[str, float] = {}
 _lock = threading.Lock()
 
 
-def broadcast(
-    group: str, type: str, payload: dict[str, Any], *, at_most_every: float = 0
-) -> None:
+def broadcast(group: str, type: str, payload: dict[str, Any], *, at_most_every: float = 0) -> None:
     """Send `payload` to every socket in `group` once the current transaction commits.
 
     `type` names the consumer method that handles it ("job.progress" -> job_progress).
