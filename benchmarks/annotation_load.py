@@ -10,9 +10,9 @@ is not what is measured), each looping: fetch the current image's pixels, submit
 answers + get the next one. Two runs: saturation (10 users, no pause) and realistic
 (30 users, each looking 1 to 3 s, 2 s on average, at each image, starting at random moments).
 Prints median and p95 latency of "submit + next" and of the image fetch, labelled images
-per second, errors and over-served images, and as the baseline in the same run the
-requests per second of a bare Django view (the login page) on the same server, driven
-the same way. Then labels the rest of the set (5000 labels) and times the exports of
+per second, errors and over-served images, the server's (and with --postgres, the
+database's) CPU per labelled image, and as the baseline in the same run the requests per
+second of a bare Django view (the login page) on the same server, driven the same way. Then labels the rest of the set (5000 labels) and times the exports of
 all labels and of the consensus, through the API (CSV) and in-process.
 """
 
