@@ -231,13 +231,16 @@ def labelling_submit(request, pk: int):
     except labelling.LabellingError as error:
         return Response({"detail": str(error), "missing": error.missing}, status=400)
     following = None
-    if want_next:
-        following, progress = labelling.label_next_with_progress(
-            annotation_set_id=label.annotation_set_id,
-            reader=request.user,
-            exclude=(label.pk, *exclude),
-        )
-    else:
+    try:
+        if want_next:
+            following, progress = labelling.label_next_with_progress(
+                annotation_set_id=label.annotation_set_id,
+                reader=request.user,
+                exclude=(label.pk, *exclude),
+            )
+        else:
+            progress = labelling.reader_progress(label.annotation_set_id, request.user)
+    except labelling.LabellingError:  # taken off the set meanwhile: the answer is kept
         progress = labelling.reader_progress(label.annotation_set_id, request.user)
     images = [label.item.image_id] + ([following.item.image_id] if following else [])
     payloads = image_payloads(images)  # both in one query

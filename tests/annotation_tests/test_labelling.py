@@ -395,3 +395,19 @@ def test_submit_can_bring_the_next_image_in_the_same_round_trip(client):
         content_type="application/json",
     ).json()
     assert last["next"] is None and last["progress"] == {"done": 2, "quota": 2}
+
+
+@pytest.mark.django_db
+def test_an_answer_from_a_reader_taken_off_the_set_is_kept_and_no_next_is_served(client):
+    annotation_set, reader = _solo_set(2)
+    client.force_login(reader)
+    first = client.post(reverse("labelling-next", args=[annotation_set.pk])).json()
+    annotation_set_reader_remove(annotation_set=annotation_set, reader=reader)
+    done = client.post(
+        reverse("labelling-submit", args=[first["label"]["id"]]),
+        {**ANSWERS, "next": True},
+        content_type="application/json",
+    )
+    assert done.status_code == 200
+    assert done.json()["next"] is None
+    assert Label.objects.get(pk=first["label"]["id"]).status == Label.SUBMITTED
