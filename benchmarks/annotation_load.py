@@ -12,8 +12,9 @@ answers + get the next one. Two runs: saturation (10 users, no pause) and realis
 Prints median and p95 latency of "submit + next" and of the image fetch, labelled images
 per second, errors and over-served images, the server's (and with --postgres, the
 database's) CPU per labelled image, and as the baseline in the same run the requests per
-second of a bare Django view (the login page) on the same server, driven the same way. Then labels the rest of the set (5000 labels) and times the exports of
-all labels and of the consensus, through the API (CSV) and in-process.
+second of a bare Django view (the login page) on the same server, driven the same way.
+Then labels the rest of the set (5000 labels) and times the exports of all labels and of
+the consensus, through the API (CSV) and in-process.
 """
 
 import argparse
