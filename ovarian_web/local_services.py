@@ -98,12 +98,15 @@ def production_application():
     servers that start a thread per request (daphne in the demo).
     """
     os.environ.setdefault("DB_CONN_MAX_AGE", "600")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ovarian_web.settings")
     from channels.routing import ProtocolTypeRouter
     from django.core.wsgi import get_wsgi_application
 
     from annotation.image_links import asgi_with_links
-    from ovarian_web.asgi import websocket_application
     from ovarian_web.http_threads import RequestThreads, WsgiOnThreads
 
-    http = RequestThreads(WsgiOnThreads(get_wsgi_application()), REQUEST_THREADS)
+    wsgi_application = get_wsgi_application()  # sets Django up: the routing imports models
+    from ovarian_web.routing import websocket_application
+
+    http = RequestThreads(WsgiOnThreads(wsgi_application), REQUEST_THREADS)
     return ProtocolTypeRouter({"http": asgi_with_links(http), "websocket": websocket_application})
