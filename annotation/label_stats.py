@@ -20,6 +20,7 @@ from .models import (
     Adjudication,
     AnnotationItem,
     AnnotationSet,
+    AnnotationSetReader,
     Label,
     LabelSlot,
 )
@@ -127,6 +128,33 @@ def open_disagreements(annotation_set: AnnotationSet) -> list[int]:
         .prefetch_related("labels")
     )
     return [item.pk for item in candidates if label_disagrees(list(item.labels.all()))]
+
+
+def still_to_label(annotation_set: AnnotationSet, user, item_ids: list[int]) -> set[int]:
+    """Of `item_ids`, the items `user` still has to label as an active reader of the set:
+    not submitted by them, and either their draft or an image with a reading still open
+    (so it may yet be served to them). Empty when they are not reading the set."""
+    if not AnnotationSetReader.objects.filter(
+        annotation_set=annotation_set, reader=user, active=True
+    ).exists():
+        return set()
+    mine = Label.objects.filter(annotation_set=annotation_set, reader=user, item_id__in=item_ids)
+    submitted = set(mine.filter(status=Label.SUBMITTED).values_list("item_id", flat=True))
+    drafts = set(mine.filter(status=Label.DRAFT).values_list("item_id", flat=True))
+    open_readings = set(
+        LabelSlot.objects.filter(
+            annotation_set=annotation_set, item_id__in=item_ids, done=False
+        ).values_list("item_id", flat=True)
+    )
+    return (drafts | open_readings) - submitted
+
+
+def adjudication_queue(annotation_set: AnnotationSet, adjudicator) -> list[int]:
+    """The open disagreements the adjudicator may review: none they still have to label
+    themselves, so other readers' answers never come before their own."""
+    items = open_disagreements(annotation_set)
+    hidden = still_to_label(annotation_set, adjudicator, items)
+    return [item for item in items if item not in hidden]
 
 
 def agreement(annotation_set: AnnotationSet) -> dict:

@@ -154,11 +154,17 @@ def _adjudicator_set(request: HttpRequest, pk: int) -> AnnotationSet:
 @role_required(Role.RADIOLOGIST)
 def adjudication_queue(request: HttpRequest, pk: int) -> HttpResponse:
     annotation_set = _adjudicator_set(request, pk)
-    items = AnnotationItem.objects.filter(pk__in=label_stats.open_disagreements(annotation_set))
+    disagreements = label_stats.open_disagreements(annotation_set)
+    shown = label_stats.adjudication_queue(annotation_set, request.user)
+    items = AnnotationItem.objects.filter(pk__in=shown)
     return render(
         request,
         "annotation/adjudication_queue.html",
-        {"set": annotation_set, "items": items.order_by("position")},
+        {
+            "set": annotation_set,
+            "items": items.order_by("position"),
+            "waiting": len(disagreements) - len(shown),
+        },
     )
 
 
@@ -167,6 +173,14 @@ def adjudication_review(request: HttpRequest, pk: int, item_id: int) -> HttpResp
     """The readers' answers side by side, and the final answers the adjudicator sets."""
     annotation_set = _adjudicator_set(request, pk)
     item = get_object_or_404(annotation_set.items.select_related("image"), pk=item_id)
+    if label_stats.still_to_label(annotation_set, request.user, [item.pk]):
+        # Other readers' answers would bias the adjudicator's own reading of this image.
+        return render(
+            request,
+            "annotation/adjudication_wait.html",
+            {"set": annotation_set, "item": item},
+            status=403,
+        )
     form = AdjudicationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

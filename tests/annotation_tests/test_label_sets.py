@@ -190,6 +190,86 @@ def test_the_review_page_shows_answers_side_by_side_and_settles(two_readers_set,
     assert item_id not in label_stats.open_disagreements(annotation_set)
 
 
+@pytest.fixture
+def adjudicator_reads_too(db):
+    """Three readers read every image; ann adjudicates; bob and cy disagree on two images
+    that ann has not labelled yet."""
+    _images(4)
+    ann, bob, cy = (UserFactory(role=Role.RADIOLOGIST, username=n) for n in ("ann", "bob", "cy"))
+    annotation_set = annotation_set_create(
+        name="trio", readers=[ann, bob, cy], size=4, seed=1, readers_per_image=3, adjudicator=ann
+    )
+    _read_all(annotation_set, bob, lambda label: YES)
+    _read_all(annotation_set, cy, lambda label: {**YES, "lesion": label.item.position >= 2})
+    return annotation_set, ann
+
+
+@pytest.mark.django_db
+def test_the_adjudicator_sees_no_answers_before_labelling_the_image(adjudicator_reads_too, client):
+    annotation_set, ann = adjudicator_reads_too
+    disagreements = label_stats.open_disagreements(annotation_set)
+    assert len(disagreements) == 2
+    client.force_login(ann)
+    queue_url = reverse("annotation:adjudication_queue", args=[annotation_set.pk])
+    review_url = reverse(
+        "annotation:adjudication_review", args=[annotation_set.pk, disagreements[0]]
+    )
+    queue = client.get(queue_url)
+    assert queue.context["items"].count() == 0
+    assert b"2 more disagreements will appear" in queue.content
+    refused = client.get(review_url)
+    assert refused.status_code == 403
+    assert b"Label this image yourself first" in refused.content
+    assert b"bob" not in refused.content and b"cy" not in refused.content
+    posted = client.post(review_url, {**{k: "true" for k in ("adnexal", "lesion")}})
+    assert posted.status_code == 403 and not annotation_set.items.filter(adjudication__isnull=False)
+
+    # A leased image (a draft) is still to be labelled; a submitted one is shown.
+    label = labelling.label_next(annotation_set=annotation_set, reader=ann)
+    assert label.item_id == disagreements[0]
+    assert client.get(review_url).status_code == 403
+    labelling.label_submit(label_id=label.pk, user=ann, answers=YES)
+    queue = client.get(queue_url)
+    assert [item.pk for item in queue.context["items"]] == [disagreements[0]]
+    page = client.get(review_url)
+    assert page.status_code == 200 and b"bob" in page.content and b"cy" in page.content
+
+
+@pytest.mark.django_db
+def test_an_image_nobody_will_serve_the_adjudicator_is_not_held_back(db, client):
+    # Two readers per image out of three: bob and cy filled both readings, ann gets none.
+    _images(2)
+    ann, bob, cy = (UserFactory(role=Role.RADIOLOGIST, username=n) for n in ("ann", "bob", "cy"))
+    annotation_set = annotation_set_create(
+        name="pairs", readers=[ann, bob, cy], size=2, seed=1, readers_per_image=2, adjudicator=ann
+    )
+    _read_all(annotation_set, bob, lambda label: YES)
+    _read_all(annotation_set, cy, lambda label: {**YES, "lesion": False})
+    client.force_login(ann)
+    queue = client.get(reverse("annotation:adjudication_queue", args=[annotation_set.pk]))
+    assert queue.context["items"].count() == 2 and queue.context["waiting"] == 0
+
+
+@pytest.mark.django_db
+def test_the_practice_set_where_the_trainee_reads_and_adjudicates_works(db, client):
+    _images(3)
+    trainee = UserFactory(role=Role.RADIOLOGIST)
+    practice = annotation_set_create(
+        name="practice", readers=[trainee], size=3, seed=7, adjudicator=trainee
+    )
+    client.force_login(trainee)
+    queue_url = reverse("annotation:adjudication_queue", args=[practice.pk])
+    assert client.get(queue_url).status_code == 200
+    first = client.post(reverse("labelling-next", args=[practice.pk]), {}, "application/json")
+    label_id = first.json()["label"]["id"]
+    submitted = client.post(
+        reverse("labelling-submit", args=[label_id]), YES, content_type="application/json"
+    )
+    assert submitted.status_code == 200 and submitted.json()["label"]["status"] == Label.SUBMITTED
+    queue = client.get(queue_url)
+    assert queue.status_code == 200 and queue.context["waiting"] == 0
+
+
 @pytest.mark.django_db
 def test_an_administrator_restores_or_removes_a_flagged_image(client_for):
     _images(2)
