@@ -8,36 +8,96 @@ one of a few long-lived threads runs Django's WSGI handler on it, and the loop s
 response: in one piece, or chunk by chunk when it is streamed. Websockets stay on
 Channels' ASGI side. Long-lived threads also let a database connection outlive its
 request (CONN_MAX_AGE).
+
+The body is read on the event loop before a thread is lent (`read_body`), so a client that
+sends slowly, or not at all, holds only its connection: never one of the few threads. The
+body is capped (413 at once when Content-Length says it is too long, or as soon as a
+chunked body passes the cap) and each read must arrive within a timeout (408 after it).
 """
 
 import asyncio
+import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from io import BytesIO
 from tempfile import SpooledTemporaryFile
 
 from asgiref.sync import ThreadSensitiveContext, async_to_sync, sync_to_async
 
+logger = logging.getLogger(__name__)
 SPOOL_BYTES = 1024 * 1024  # request bodies larger than this wait on disk (uploads)
+BODY = "ovascan.body"  # the scope key under which RequestThreads hands on the read body
+
+
+class UploadGate:
+    """Which requests may send up to `BodyLimits.upload_bytes` instead of `max_bytes`.
+
+    `route` runs on the event loop and must be cheap; `allows` (only asked when `route`
+    said yes) runs on a request thread, so it may read the session or the database.
+    """
+
+    def route(self, scope: dict) -> bool:
+        return False
+
+    def allows(self, scope: dict) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class BodyLimits:
+    max_bytes: int = 4 * 1024 * 1024  # any request
+    upload_bytes: int = 4 * 1024 * 1024  # a request the gate allows
+    read_timeout: float = 30.0  # seconds a client may pause while sending its body
+    gate: UploadGate = field(default_factory=UploadGate)
 
 
 class RequestThreads:
     """ASGI middleware: each HTTP request runs its synchronous code on one of `size`
     long-lived threads, lent to it for the request; other scopes (websockets) pass through.
 
-    A request waits for a free thread when all are lent; the event loop goes on serving
-    websockets meanwhile.
+    The body is read first, within `limits`, and handed on in the scope under BODY (a
+    file); only then is a thread lent. A request waits for a free thread when all are
+    lent; the event loop goes on serving websockets and reading other bodies meanwhile.
     """
 
-    def __init__(self, app, size: int) -> None:
+    def __init__(self, app, size: int, limits: BodyLimits | None = None) -> None:
         self.app = app
         self.size = size
+        self.limits = limits or BodyLimits()
         self.idle = None  # an asyncio.Queue of executors, made on the server's event loop
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        cap = self.limits.max_bytes
+        if scope["method"] == "POST" and self.limits.gate.route(scope):
+            # The headers are all here, so this holds a thread only for a session lookup.
+            async with self._thread():
+                allowed = await sync_to_async(self._allows, thread_sensitive=True)(scope)
+            if allowed:
+                cap = self.limits.upload_bytes
+        body = await read_body(scope, receive, send, cap, self.limits.read_timeout)
+        if body is None:
+            return  # answered (413, 408) or the client left
+        try:
+            async with self._thread():
+                await self.app({**scope, BODY: body}, receive, send)
+        finally:
+            body.close()
+
+    def _allows(self, scope: dict) -> bool:
+        try:
+            return self.limits.gate.allows(scope)
+        except Exception:  # a failed check leaves the ordinary cap, never a server error
+            logger.exception("the upload check failed for %s", scope.get("path"))
+            return False
+
+    @asynccontextmanager
+    async def _thread(self):
+        """Lend a thread: thread-sensitive sync_to_async calls inside run on it."""
         if self.idle is None:
             self.idle = asyncio.Queue()
             for number in range(self.size):
@@ -46,11 +106,72 @@ class RequestThreads:
                 )
         executor = await self.idle.get()
         try:
-            # Thread-sensitive sync_to_async calls inside this context use this thread.
             async with ThreadSensitiveContext(executor=executor):
-                await self.app(scope, receive, send)
+                yield
         finally:
             self.idle.put_nowait(executor)
+
+
+def _declared_length(scope: dict) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None  # the server's parser refuses these before us
+    return None
+
+
+async def refuse(send, status: int, message: str) -> None:
+    """A plain-text answer that also closes the connection: the rest of the body, if the
+    client goes on sending it, is not read."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": message.encode()})
+
+
+async def read_body(scope: dict, receive, send, cap: int, read_timeout: float):
+    """The request body as a file at position 0 (memory, or disk past SPOOL_BYTES); or None
+    once the request is answered (413 past `cap`, 408 after `read_timeout` seconds without
+    data) or the client has left."""
+    declared = _declared_length(scope)
+    if declared is not None and declared > cap:
+        await refuse(send, 413, f"The request body is {declared} bytes; the limit here is {cap}.")
+        return None
+    body = BytesIO()
+    size = 0
+    while True:
+        try:
+            message = await asyncio.wait_for(receive(), read_timeout)
+        except TimeoutError:
+            body.close()
+            await refuse(send, 408, f"No part of the request body came for {read_timeout:g} s.")
+            return None
+        if message["type"] == "http.disconnect":
+            body.close()
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > cap:
+            body.close()
+            await refuse(send, 413, f"The request body is over the limit here ({cap} bytes).")
+            return None
+        body.write(chunk)
+        if size > SPOOL_BYTES and isinstance(body, BytesIO):
+            spooled = SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115  # caller closes
+            spooled.write(body.getvalue())
+            body = spooled
+        if not message.get("more_body"):
+            body.seek(0)
+            return body
 
 
 def wsgi_environ(scope: dict, body) -> dict:
@@ -87,41 +208,20 @@ def wsgi_environ(scope: dict, body) -> dict:
     return environ
 
 
-async def _read_body(receive):
-    body = BytesIO()
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        body.write(message.get("body", b""))
-        if body.tell() > SPOOL_BYTES and isinstance(body, BytesIO):
-            spooled = SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115  # closed below
-            spooled.write(body.getvalue())
-            body = spooled
-        if not message.get("more_body"):
-            body.seek(0)
-            return body
-
-
 class WsgiOnThreads:
     """ASGI application that runs a WSGI application (Django's) on the request's thread
-    (within RequestThreads) and sends its response from the event loop."""
+    (within RequestThreads, which reads the body) and sends its response from the event loop."""
 
     def __init__(self, wsgi_application) -> None:
         self.wsgi_application = wsgi_application
 
     async def __call__(self, scope, receive, send) -> None:
-        body = await _read_body(receive)
-        if body is None:
-            return  # the client left before sending its request
+        body = scope[BODY]  # read (and closed) by RequestThreads
         environ = wsgi_environ(scope, body)
         # The whole body is here: its length is known even when it came in chunks.
         environ.setdefault("CONTENT_LENGTH", str(body.seek(0, 2)))
         body.seek(0)
-        try:
-            start, content = await sync_to_async(self._run, thread_sensitive=True)(environ, send)
-        finally:
-            body.close()
+        start, content = await sync_to_async(self._run, thread_sensitive=True)(environ, send)
         if start is not None:  # not streamed: everything comes back here, sent in one piece
             await send(start)
             await send({"type": "http.response.body", "body": content})

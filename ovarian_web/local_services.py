@@ -91,7 +91,9 @@ def uvicorn_command(host: str, port: int, workers: int) -> list[str]:
 def production_application():
     """The ASGI application as the production server runs it (`uvicorn --factory`): file
     links answered on the event loop, other HTTP requests through Django's WSGI handler on
-    REQUEST_THREADS long-lived threads per process (http_threads), websockets on Channels.
+    REQUEST_THREADS long-lived threads per process (http_threads), each body read and
+    capped before a thread is lent (HTTP_MAX_BODY_BYTES; HTTP_MAX_UPLOAD_BYTES on the
+    upload routes for the roles that may use them, upload_gate), websockets on Channels.
 
     As those threads keep their database connections, DB_CONN_MAX_AGE defaults to 600 s
     here (Django checks a kept connection before reusing it) instead of 0, which suits
@@ -100,13 +102,21 @@ def production_application():
     os.environ.setdefault("DB_CONN_MAX_AGE", "600")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ovarian_web.settings")
     from channels.routing import ProtocolTypeRouter
+    from django.conf import settings
     from django.core.wsgi import get_wsgi_application
 
     from annotation.image_links import asgi_with_links
-    from ovarian_web.http_threads import RequestThreads, WsgiOnThreads
+    from ovarian_web.http_threads import BodyLimits, RequestThreads, WsgiOnThreads
 
     wsgi_application = get_wsgi_application()  # sets Django up: the routing imports models
     from ovarian_web.routing import websocket_application
+    from ovarian_web.upload_gate import RoleUploadGate
 
-    http = RequestThreads(WsgiOnThreads(wsgi_application), REQUEST_THREADS)
+    limits = BodyLimits(
+        max_bytes=settings.HTTP_MAX_BODY_BYTES,
+        upload_bytes=settings.HTTP_MAX_UPLOAD_BYTES,
+        read_timeout=settings.HTTP_BODY_TIMEOUT_SECONDS,
+        gate=RoleUploadGate(),
+    )
+    http = RequestThreads(WsgiOnThreads(wsgi_application), REQUEST_THREADS, limits)
     return ProtocolTypeRouter({"http": asgi_with_links(http), "websocket": websocket_application})

@@ -162,9 +162,23 @@ JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 15 * 60, minimum=10)
 
 # Acquisition. Uploads wait here (never served) until their import job has read them.
 UPLOAD_DIR = Path(env_str("UPLOAD_DIR", str(VAR_DIR / "uploads")))
-IMPORT_MAX_IMAGE_PIXELS = env_int("IMPORT_MAX_IMAGE_PIXELS", 64_000_000, minimum=1)
+# Pixels per file, every frame counted (decoded whole in memory): a 100-frame 1 MP clip.
+IMPORT_MAX_IMAGE_PIXELS = env_int("IMPORT_MAX_IMAGE_PIXELS", 100_000_000, minimum=1)
 IMPORT_MAX_ARCHIVE_BYTES = env_int("IMPORT_MAX_ARCHIVE_BYTES", 8 * 1024**3, minimum=1)
 IMPORT_WORKERS = env_int("IMPORT_WORKERS", 2, minimum=1)
+# Upload caps, checked before a file is kept: one file, and all the files of one import.
+IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", 1024**3, minimum=1)
+IMPORT_MAX_IMPORT_BYTES = env_int("IMPORT_MAX_IMPORT_BYTES", 20 * 1024**3, minimum=1)
+# Request bodies: the production server reads each one before lending it a thread, capped
+# at HTTP_MAX_BODY_BYTES, or HTTP_MAX_UPLOAD_BYTES on the upload routes for the roles that
+# may use them (ovarian_web/upload_gate.py); a client silent for HTTP_BODY_TIMEOUT_SECONDS
+# while sending gets 408. Django's own cap on non-file data matches the first.
+HTTP_MAX_BODY_BYTES = env_int("HTTP_MAX_BODY_BYTES", 4 * 1024**2, minimum=64 * 1024)
+HTTP_MAX_UPLOAD_BYTES = env_int(
+    "HTTP_MAX_UPLOAD_BYTES", IMPORT_MAX_FILE_BYTES + 1024**2, minimum=HTTP_MAX_BODY_BYTES
+)
+HTTP_BODY_TIMEOUT_SECONDS = env_int("HTTP_BODY_TIMEOUT_SECONDS", 30, minimum=1)
+DATA_UPLOAD_MAX_MEMORY_SIZE = HTTP_MAX_BODY_BYTES
 # The DICOM receiver (C-STORE SCP) and the PACS we ask for studies (C-FIND, C-MOVE/C-GET).
 DICOM_AE_TITLE = env_str("DICOM_AE_TITLE", "OVASCAN")
 DICOM_PORT = env_int("DICOM_PORT", 11112, minimum=1)

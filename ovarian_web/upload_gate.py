@@ -1,0 +1,86 @@
+"""Which requests the production server lets send a large body (HTTP_MAX_UPLOAD_BYTES):
+a POST to an upload route from a signed-in user whose role may use that route.
+
+Everyone else gets HTTP_MAX_BODY_BYTES, so an anonymous client cannot make the server
+read and spool an upload-sized body only to answer 403 after it. The check runs after the
+headers and before the body (http_threads.RequestThreads): the route by URL on the event
+loop, the user (session cookie, or an API token as DRF reads it) on a request thread.
+The view checks everything again (CSRF, two-factor, idle timeout, the object), as always:
+this only sets the cap, so a holder of valid credentials of such a role may at worst send
+a large body that the view then refuses.
+"""
+
+from importlib import import_module
+from io import BytesIO
+
+from django.conf import settings
+from django.contrib.auth import get_user
+from django.core.handlers.wsgi import WSGIRequest
+from django.db import close_old_connections
+from django.http import HttpRequest
+from django.urls import Resolver404, resolve
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
+
+from .http_threads import UploadGate, wsgi_environ
+from .roles import IMPORT_ROLES, Role, has_role
+
+# URL name -> roles that may send an upload-sized body there.
+UPLOAD_ROUTES: dict[str, tuple[Role, ...]] = {
+    "import-files": IMPORT_ROLES,  # POST /api/imports/{id}/files/
+    "annotation:clinical_upload": (Role.COORDINATOR, Role.ADMINISTRATOR),
+    "inference:checkpoint_upload": (Role.COORDINATOR, Role.ADMINISTRATOR),
+}
+
+
+def _roles_for(scope: dict) -> tuple[Role, ...] | None:
+    root = scope.get("root_path", "")
+    path = scope["path"][len(root) :] if root and scope["path"].startswith(root) else scope["path"]
+    try:
+        return UPLOAD_ROUTES.get(resolve(path).view_name)
+    except Resolver404:
+        return None
+
+
+def _request(scope: dict) -> HttpRequest:
+    """The request as Django will see it, without its body (not read yet)."""
+    return WSGIRequest(wsgi_environ(scope, BytesIO()))
+
+
+def _session_user(request: HttpRequest):
+    key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if not key:
+        return None
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(key)
+    user = get_user(request)  # checks the session's password hash, as a request would
+    return user if user.is_authenticated else None
+
+
+def _api_user(request: HttpRequest):
+    """The user of an API token (or other header credentials), as DRF would find it."""
+    for authenticator in api_settings.DEFAULT_AUTHENTICATION_CLASSES:
+        if issubclass(authenticator, SessionAuthentication):
+            continue  # done above, without DRF's CSRF check (the view makes it)
+        try:
+            found = authenticator().authenticate(Request(request))
+        except AuthenticationFailed:
+            return None
+        if found is not None:
+            return found[0]
+    return None
+
+
+class RoleUploadGate(UploadGate):
+    def route(self, scope: dict) -> bool:
+        return _roles_for(scope) is not None
+
+    def allows(self, scope: dict) -> bool:
+        roles = _roles_for(scope)
+        if roles is None:
+            return False
+        close_old_connections()  # as a request starts: a kept connection is checked first
+        request = _request(scope)
+        user = _session_user(request) or _api_user(request)
+        return user is not None and has_role(user, *roles)
