@@ -1,7 +1,6 @@
 """The coordinator's side of labelling: sets, the live dashboard, agreement, export; and
 the adjudicator's review queue; and the administrator's review of flagged images."""
 
-import csv
 import io
 import json
 
@@ -14,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from ovarian_web.csv_cells import csv_dict_writer
 from ovarian_web.roles import Role, role_required
 
 from . import label_stats, labelling
@@ -114,7 +114,7 @@ def export_table(
         response = HttpResponse(body, content_type="application/json")
     else:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+        writer = csv_dict_writer(buffer, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
         response = HttpResponse(buffer.getvalue(), content_type="text/csv")

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from annotation.demo_labels import simulated_reader
 from annotation.identity import accession_key
+from ovarian_web.csv_cells import csv_writer
 
 from .design import exam_truth, reader_study_create, reader_study_open, reader_study_reader_update
 from .design_cases import draw, eligible_exams
@@ -37,7 +38,8 @@ def demo_reader_study_load(*, data_dir: Path, **kwargs) -> None:
 
 
 def demo_imported_study_load(*, data_dir: Path) -> None:
-    """Load reader_reads.csv once; truth from pathology, borderline counting as malignant."""
+    """Load reader_reads.csv once; truth from pathology, borderline counting as malignant.
+    Its cases are accession numbers: the study keeps their exams' keys, not the numbers."""
     if ImportedReaderStudy.objects.filter(name=DEMO_STUDY).exists():
         return
     manifest = json.loads((data_dir / "manifest.json").read_text())
@@ -51,7 +53,7 @@ def demo_imported_study_load(*, data_dir: Path) -> None:
     if not reads:  # a tiny demo has no operated exam, so nothing was read
         return
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     writer.writerow(["reader", "case", "modality", "truth", "rating", "decision", "seconds"])
     for row in reads:
         writer.writerow(
@@ -70,6 +72,7 @@ def demo_imported_study_load(*, data_dir: Path) -> None:
         data=out.getvalue().encode(),
         reference="unaided",
         source_filename="reader_reads.csv",
+        accession_cases=True,  # stored as the exams' pseudonymous keys, never in clear
     )
 
 

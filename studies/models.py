@@ -39,13 +39,20 @@ class ImportedReaderStudy(models.Model):
 
 
 class ImportedReading(models.Model):
-    """One reading: reader, case and modality exactly as written in the file."""
+    """One reading: reader, case and modality as written in the file, except that a case that
+    is an accession number is its exam's pseudonymous key (studies/reading_import.py)."""
 
     study = models.ForeignKey(
         ImportedReaderStudy, on_delete=models.CASCADE, related_name="readings"
     )
     reader = models.CharField(max_length=100)
-    case = models.CharField(max_length=100)
+    case = models.CharField(
+        max_length=100,
+        help_text="As written, or for an accession number the exam's accession_key (HMAC).",
+    )
+    case_encrypted = models.TextField(
+        blank=True, help_text="The accession number behind a pseudonymised case, encrypted."
+    )
     modality = models.CharField(max_length=100)
     truth = models.PositiveSmallIntegerField(help_text="1 = diseased (malignant), 0 = not")
     rating = models.FloatField(help_text="confidence of disease; higher = more confident")

@@ -10,6 +10,13 @@ listing every problem with its line. `reader_study_import` validates first, then
 study and its readings in one transaction, so a bad file stores nothing. An incomplete design
 (a reader who did not read every case in every modality) is stored: it is reported at import
 and refused at results time unless the complete part is asked for.
+
+A case that is an accession number is never stored in clear: it becomes the exam's
+pseudonymous key (`annotation.identity.accession_key`, the `Exam.accession_key` of that exam,
+so the study's cases match its exams) and the number itself is kept only encrypted with
+IDENTIFIER_KEY (`case_encrypted`), readable by clinicians and administrators. A case is taken
+for an accession number when an exam has it, or for every case when the importer says so
+(`accession_cases`: exams not imported yet).
 """
 
 from __future__ import annotations
@@ -21,6 +28,16 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
+from annotation.identity import (
+    IdentifierError,
+    accession_key,
+    decrypt_identifiers,
+    encrypt_identifiers,
+)
+from annotation.models import Exam
+from ovarian_web.csv_cells import csv_unsafe
+from ovarian_web.roles import IDENTIFIER_ROLES, has_role
+
 from .models import ImportedReaderStudy, ImportedReading
 
 REQUIRED = ("reader", "case", "modality", "truth", "rating")
@@ -29,6 +46,7 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_NAME_LENGTH = 100  # reader, case and modality (the model's max_length)
 MAX_STUDY_NAME_LENGTH = 200
 SHOWN = 10  # problems listed in one message
+CHUNK = 500  # accession keys per query
 
 
 class ReadingImportError(ValueError):
@@ -136,7 +154,8 @@ def parse_readings(data: bytes) -> ParsedReadings:
             seconds = _number(cell["seconds"])
             if seconds is None or seconds < 0:
                 errors.append(f"seconds {cell['seconds']!r} is not a non-negative number")
-        reader, case, modality = cell["reader"], cell["case"], cell["modality"]
+        # Our own exports write a cell that looks like a formula with a leading apostrophe.
+        reader, case, modality = (csv_unsafe(cell[n]) for n in ("reader", "case", "modality"))
         key = (reader, case, modality)
         if key in first_line:
             errors.append(
@@ -169,6 +188,45 @@ def parse_readings(data: bytes) -> ParsedReadings:
     return ParsedReadings(readings, list(modalities), has_decisions, has_seconds)
 
 
+def case_pseudonyms(cases: set[str], *, accession_cases: bool = False) -> dict[str, str]:
+    """Which cases are accession numbers, each with its exam's pseudonymous key.
+
+    A case is one when an exam has that accession number, or always with `accession_cases`.
+    Raises ReadingImportError when two cases are the same accession number written twice.
+    """
+    keys = {}
+    for case in cases:
+        try:
+            keys[case] = accession_key(case)
+        except IdentifierError:
+            continue  # a blank case is refused by the parser; nothing to hide here
+    if not accession_cases:
+        wanted = sorted(set(keys.values()))
+        known: set[str] = set()
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            known.update(
+                Exam.objects.filter(accession_key__in=chunk).values_list("accession_key", flat=True)
+            )
+        keys = {case: key for case, key in keys.items() if key in known}
+    seen: dict[str, str] = {}
+    for case, key in sorted(keys.items()):
+        if key in seen:
+            raise ReadingImportError(
+                [f"cases {seen[key]!r} and {case!r} are the same accession number"]
+            )
+        seen[key] = case
+    return keys
+
+
+def case_accession_number(*, reading: ImportedReading, user) -> str:
+    """The accession number behind a pseudonymised case, for clinicians and administrators;
+    "" for other roles and for cases stored as written."""
+    if not reading.case_encrypted or not has_role(user, *IDENTIFIER_ROLES):
+        return ""
+    return decrypt_identifiers(reading.case_encrypted).get("accession_number", "")
+
+
 def reader_study_import(
     *,
     name: str,
@@ -176,12 +234,14 @@ def reader_study_import(
     reference: str | None = None,
     user=None,
     source_filename: str = "",
+    accession_cases: bool = False,
 ) -> ImportedReaderStudy:
     """Validate the CSV, then store it as a study with its readings (one transaction).
 
     `reference` is the modality the others are compared against (default: the first modality
-    in the file). Raises ReadingImportError for a bad name, reference or file; then nothing
-    is stored.
+    in the file). Cases that are accession numbers are stored as their exams' pseudonymous
+    keys (see the module's docstring; `accession_cases`: every case is one). Raises
+    ReadingImportError for a bad name, reference or file; then nothing is stored.
     """
     name = name.strip()
     if not name:
@@ -200,6 +260,10 @@ def reader_study_import(
         )
     if ImportedReaderStudy.objects.filter(name=name).exists():
         raise ReadingImportError([f"a reader study named {name!r} already exists"])
+    keys = case_pseudonyms(
+        {reading.case for reading in parsed.readings}, accession_cases=accession_cases
+    )
+    encrypted = {case: encrypt_identifiers({"accession_number": case}) for case in keys}
     try:
         with transaction.atomic():
             study = ImportedReaderStudy.objects.create(
@@ -213,7 +277,8 @@ def reader_study_import(
                     ImportedReading(
                         study=study,
                         reader=reading.reader,
-                        case=reading.case,
+                        case=keys.get(reading.case, reading.case),
+                        case_encrypted=encrypted.get(reading.case, ""),
                         modality=reading.modality,
                         truth=reading.truth,
                         rating=reading.rating,

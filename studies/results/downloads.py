@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable
 from typing import Any
+
+from ovarian_web.csv_cells import csv_dict_writer
 
 from ..reading_import import Reading
 from .common import DECISION_METRICS, _sort_key
@@ -79,8 +80,9 @@ def results_table(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _csv_text(columns: Iterable[str], rows: Iterable[dict[str, Any]]) -> str:
+    """Text cells that a spreadsheet would run as formulas are written as text (csv_cells)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
+    writer = csv_dict_writer(out, fieldnames=list(columns), lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: "" if v is None else v for k, v in row.items()})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from django.db.models import Count
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -10,6 +12,8 @@ from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes, renderer_classes
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
+
+from ovarian_web.csv_cells import csv_writer
 
 from ..api import IsStudyCoordinator
 from ..models import ImportedReaderStudy
@@ -27,7 +31,9 @@ class CsvRenderer(BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if isinstance(data, dict):  # an error: one line per key
-            return "\n".join(f"{key},{value}" for key, value in data.items())
+            out = io.StringIO()
+            csv_writer(out, lineterminator="\n").writerows(data.items())
+            return out.getvalue()
         return data
 
 

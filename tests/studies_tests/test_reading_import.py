@@ -1,5 +1,6 @@
 """Importing reading data from CSV and the results document (command line and API)."""
 
+import datetime
 import json
 import statistics
 from pathlib import Path
@@ -7,11 +8,21 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.urls import path
 
+from annotation import services
+from annotation.identity import accession_key, decrypt_identifiers
+from annotation.models import Exam
 from ovarian_web.roles import Role
 from studies.api import reader_study_results_api
+from studies.demo import DEMO_STUDY, demo_imported_study_load
 from studies.models import ImportedReaderStudy, ImportedReading
+from studies.reading_import import ReadingImportError, case_accession_number, reader_study_import
+from studies.result_sources import imported_study_source
+from studies.results import readings_csv
+from tests.factories import CenterFactory
 
 REFERENCE_DIR = Path(__file__).resolve().parents[3] / "shared" / "reference" / "mrmc"
 
@@ -346,3 +357,123 @@ def test_the_api_returns_the_document_to_coordinators_only(db, capsys, client_fo
     assert client_for(Role.COORDINATOR).get("/api/reader-studies/other/results/").status_code == 404
     for role in (Role.RADIOLOGIST, Role.CLINICIAN):
         assert client_for(role).get(url).status_code == 403
+
+
+# --- Accession numbers as cases -----------------------------------------------------------------
+
+ACCESSION = "A20170705-8515"
+
+
+def _exam_with_accession(accession: str):
+    patient = services.patient_get_or_create(hospital_id=f"H-{accession}", birth_year=1970)
+    return services.exam_upsert(
+        patient=patient,
+        center=CenterFactory(),
+        exam_date=datetime.date(2017, 7, 5),
+        accession_number=accession,
+    )
+
+
+def _accession_csv(cases: list[str]) -> str:
+    lines = ["reader,case,modality,truth,rating"]
+    for modality in ("unaided", "aided"):
+        for reader in ("r1", "r2"):
+            for i, case in enumerate(cases):
+                lines.append(f"{reader},{case},{modality},{i % 2},{10 + 20 * i + len(reader)}")
+    return "\n".join(lines) + "\n"
+
+
+def _stored_text() -> str:
+    """Every column of every imported reading, as one text to search."""
+    return json.dumps(list(ImportedReading.objects.values()), default=str)
+
+
+def test_a_case_that_is_a_known_accession_number_is_stored_as_its_exam_key(db, tmp_path):
+    exam = _exam_with_accession(ACCESSION)
+    cases = [ACCESSION, "A20180101-0001", "c3", "c4"]  # the second: no such exam
+    _import(_csv(tmp_path, _accession_csv(cases)))
+    study = ImportedReaderStudy.objects.get()
+    stored = set(study.readings.values_list("case", flat=True))
+    assert stored == {exam.accession_key, "A20180101-0001", "c3", "c4"}
+    assert Exam.objects.get(accession_key__in=stored) == exam  # the case matches its exam
+    assert ACCESSION not in _stored_text()
+    downloaded = readings_csv(imported_study_source(study).readings)
+    assert ACCESSION not in downloaded and exam.accession_key in downloaded
+    hidden = study.readings.filter(case=exam.accession_key)
+    assert hidden.count() == 4 and not hidden.filter(case_encrypted="").exists()
+    assert not study.readings.exclude(case=exam.accession_key).exclude(case_encrypted="").exists()
+
+
+def test_with_accession_cases_every_case_is_pseudonymised(db, tmp_path, capsys):
+    cases = [ACCESSION, "A20180101-0001", "A20180101-0002", "A20180101-0003"]
+    _import(_csv(tmp_path, _accession_csv(cases)), "study", "--accession-cases")
+    assert "4 cases are accession numbers" in capsys.readouterr().out
+    stored = set(ImportedReading.objects.values_list("case", flat=True))
+    assert stored == {accession_key(case) for case in cases}
+    assert not any(case in _stored_text() for case in cases)
+    # The exam imported later has the same key: the study's case matches it.
+    assert _exam_with_accession(cases[1]).accession_key in stored
+
+
+def test_only_clinicians_and_administrators_read_the_accession_number_back(db, make_user):
+    reader_study_import(
+        name="s", data=_accession_csv([ACCESSION, "B1", "B2", "B3"]).encode(), accession_cases=True
+    )
+    reading = ImportedReading.objects.filter(case=accession_key(ACCESSION)).first()
+    for role in (Role.CLINICIAN, Role.ADMINISTRATOR):
+        assert case_accession_number(reading=reading, user=make_user(role)) == ACCESSION
+    for role in (Role.COORDINATOR, Role.RADIOLOGIST, None):
+        assert case_accession_number(reading=reading, user=make_user(role)) == ""
+
+
+def test_two_spellings_of_one_accession_number_are_refused(db, tmp_path):
+    text = _accession_csv([ACCESSION, f" {ACCESSION}", "c3", "c4"])
+    with pytest.raises(ReadingImportError, match="the same accession number"):
+        reader_study_import(name="s", data=text.encode(), accession_cases=True)
+    assert not ImportedReaderStudy.objects.exists()
+
+
+def test_the_demo_study_keeps_the_exam_keys_not_the_accession_numbers(db, tmp_path):
+    accessions = ["A20200101-0001", "A20200101-0002"]
+    manifest = {
+        "exams": [
+            {"accession_number": a, "pathology": {"outcome": o}}
+            for a, o in zip(accessions, ("benign", "malignant"), strict=True)
+        ]
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    reads = ["reader,accession_number,arm,confidence,malignant,seconds_spent"]
+    for arm in ("unaided", "aided"):
+        reads += [f"r01,{accessions[0]},{arm},20,0,30", f"r01,{accessions[1]},{arm},80,1,40"]
+    (tmp_path / "reader_reads.csv").write_text("\n".join(reads) + "\n")
+    demo_imported_study_load(data_dir=tmp_path)
+    study = ImportedReaderStudy.objects.get(name=DEMO_STUDY)
+    assert set(study.readings.values_list("case", flat=True)) == set(map(accession_key, accessions))
+    assert not any(a in _stored_text() for a in accessions)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_pseudonymises_existing_accession_cases():
+    executor = MigrationExecutor(connection)
+    target = ("studies", "0004_imported_case_pseudonyms")
+    parents = executor.loader.graph.node_map[target].parents
+    before = [node.key for node in parents if node.key[0] == "studies"]
+    exam = _exam_with_accession(ACCESSION)
+    executor.migrate(before)
+    apps = executor.loader.project_state(before).apps
+    old_study = apps.get_model("studies", "ImportedReaderStudy").objects.create(
+        name="old", reference_modality="unaided"
+    )
+    old_reading = apps.get_model("studies", "ImportedReading")
+    for case in (ACCESSION, "c2"):
+        old_reading.objects.create(
+            study=old_study, reader="r1", case=case, modality="unaided", truth=0, rating=1
+        )
+    executor = MigrationExecutor(connection)
+    executor.migrate([target])
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    reading = ImportedReading.objects.get(case=exam.accession_key)
+    assert decrypt_identifiers(reading.case_encrypted) == {"accession_number": ACCESSION}
+    assert ImportedReading.objects.get(case="c2").case_encrypted == ""
+    assert ACCESSION not in _stored_text()
