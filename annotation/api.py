@@ -1,3 +1,6 @@
+from pathlib import Path
+
+from django.conf import settings
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, status, viewsets
@@ -20,6 +23,26 @@ from . import selectors, serializers
 from .demo import demo_data_job_create
 from .import_jobs import UploadError, import_job_create, import_job_receive, import_job_start
 from .models import Center, DemoDataJob, Image, ImportJob, ImportSource
+
+
+def _received_bytes(job: ImportJob) -> int:
+    folder = Path(job.upload_dir)
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def _upload_too_large(job: ImportJob, batch: dict) -> str:
+    """Why this batch would pass IMPORT_MAX_FILE_BYTES or IMPORT_MAX_IMPORT_BYTES, or ''."""
+    file_cap, import_cap = settings.IMPORT_MAX_FILE_BYTES, settings.IMPORT_MAX_IMPORT_BYTES
+    for name, upload in zip(batch["names"], batch["files"], strict=True):
+        if upload.size > file_cap:
+            return f"{name} is {upload.size} bytes; the limit is {file_cap} bytes per file"
+    total = _received_bytes(job) + sum(upload.size for upload in batch["files"])
+    if total > import_cap:
+        return (
+            f"this import would hold {total} bytes; the limit is {import_cap} bytes per "
+            "import: start another import for the rest"
+        )
+    return ""
 
 
 class CenterViewSet(viewsets.ReadOnlyModelViewSet):
@@ -99,7 +122,8 @@ class ImportJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         responses={
             201: inline_serializer(
                 "ImportFilesReceived", {"received": drf_serializers.IntegerField()}
-            )
+            ),
+            413: inline_serializer("ImportFilesTooLarge", {"detail": drf_serializers.CharField()}),
         },
     )
     @action(detail=True, methods=["post"])
@@ -107,6 +131,11 @@ class ImportJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         job = self.get_object()
         incoming = serializers.ImportFilesSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
+        # Locked: two batches of one import at once must not both pass the import's cap.
+        job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        too_large = _upload_too_large(job, incoming.validated_data)
+        if too_large:  # nothing of the batch is kept: the client may resend it in parts
+            return Response({"detail": too_large}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         try:
             for name, upload in zip(
                 incoming.validated_data["names"], incoming.validated_data["files"], strict=True

@@ -78,7 +78,10 @@ def tissue_region(ds: pydicom.Dataset, rows: int, columns: int):
 
 
 def _check_size(ds: pydicom.Dataset, max_pixels: int) -> int:
-    """Refuse absurd dimensions before decoding allocates them; returns the frame count."""
+    """Refuse absurd dimensions before decoding allocates them; returns the frame count.
+
+    Every frame is decoded at once, so the cap counts them all: rows × columns × frames.
+    """
     try:
         rows, columns = int(ds.Rows), int(ds.Columns)
         frame_count = int(ds.get("NumberOfFrames", 1) or 1)
@@ -86,15 +89,16 @@ def _check_size(ds: pydicom.Dataset, max_pixels: int) -> int:
         raise DicomError("the DICOM image has no valid Rows/Columns/NumberOfFrames") from None
     if rows < 1 or columns < 1 or frame_count < 1:
         raise DicomError(f"the DICOM image has an empty size ({columns}×{rows}, {frame_count})")
-    if rows * columns > max_pixels or rows * columns * frame_count > 16 * max_pixels:
+    pixels = rows * columns * frame_count
+    if pixels > max_pixels:
         raise DicomError(
-            f"the image is too large ({columns}×{rows}, {frame_count} frames); "
-            f"the limit is {max_pixels} pixels per frame"
+            f"the image is too large: {columns}×{rows} × {frame_count} frames = {pixels} "
+            f"pixels; the limit is {max_pixels} pixels per file, all frames counted"
         )
     return frame_count
 
 
-def read_dicom(path: Path, *, max_pixels: int = 64_000_000) -> DicomImage:
+def read_dicom(path: Path, *, max_pixels: int = 100_000_000) -> DicomImage:
     try:
         ds = pydicom.dcmread(path)
     except Exception as error:  # pydicom raises many types for damaged files

@@ -6,7 +6,9 @@ import numpy as np
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.pixels import apply_color_lut
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from annotation.dicom import DicomError, read_dicom, tissue_region
 
@@ -67,3 +69,35 @@ def test_regions_are_clipped_to_the_pixel_matrix():
     box, spacing = tissue_region(ds, rows=480, columns=640)
     assert box == (10, 40, 639, 479)
     assert spacing == pytest.approx(0.22)
+
+
+def _cine(path: Path, *, frames: int, rows: int, columns: int) -> Path:
+    """A real multi-frame ultrasound DICOM file, written by pydicom."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.3.1"  # US multi-frame
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = (
+        meta.MediaStorageSOPClassUID,
+        meta.MediaStorageSOPInstanceUID,
+    )
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.PatientID, ds.StudyDate, ds.Modality = "P-1", "20240105", "US"
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.Rows, ds.Columns, ds.NumberOfFrames = rows, columns, frames
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    pixels = np.random.default_rng(5).integers(0, 256, (frames, rows, columns), dtype=np.uint8)
+    ds.PixelData = pixels.tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def test_the_pixel_cap_counts_every_frame(tmp_path):
+    path = _cine(tmp_path / "cine.dcm", frames=16, rows=64, columns=80)
+    total = 16 * 64 * 80
+    assert len(read_dicom(path, max_pixels=total).frames) == 16  # at the cap: read
+    # Each frame is far under the cap; the 16 together pass it.
+    with pytest.raises(DicomError, match=r"80×64 × 16 frames = 81920 pixels; the limit is 8192"):
+        read_dicom(path, max_pixels=8 * 1024)

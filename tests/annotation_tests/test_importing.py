@@ -304,6 +304,65 @@ def test_the_api_refuses_escaping_file_names(client_for, centers):
 
 
 @pytest.mark.django_db
+def test_a_cine_loop_past_the_pixel_cap_counted_over_its_frames_is_refused_alone(
+    generated, centers, settings
+):
+    folder, manifest = generated
+    cine = next(r for r in manifest["images"] if r["frames"] > 1)
+    single = next(r for r in manifest["images"] if r["exam"] == cine["exam"] and r["frames"] == 1)
+    frame_pixels = cine["width"] * cine["height"]
+    settings.IMPORT_MAX_IMAGE_PIXELS = 2 * frame_pixels  # every frame fits; the loop does not
+    report = import_paths(
+        paths=[folder / cine["dicom"], folder / single["dicom"]], center_code="INT1"
+    )
+    assert report.imported == 1
+    [refused] = report.failed
+    assert refused["file"] == str(folder / cine["dicom"])
+    assert f"× {cine['frames']} frames" in refused["error"] and "too large" in refused["error"]
+    assert "all frames counted" in refused["error"]
+
+
+def _uploads(*sizes: int) -> list[io.BytesIO]:
+    uploads = []
+    for number, size in enumerate(sizes):
+        upload = io.BytesIO(b"x" * size)
+        upload.name = f"{number}.dcm"
+        uploads.append(upload)
+    return uploads
+
+
+@pytest.mark.django_db
+def test_the_api_refuses_a_file_or_an_import_past_its_cap_and_keeps_nothing_of_that_batch(
+    client_for, centers, settings, tmp_path
+):
+    settings.UPLOAD_DIR = tmp_path
+    settings.IMPORT_MAX_FILE_BYTES = 1000
+    settings.IMPORT_MAX_IMPORT_BYTES = 2500
+    client = client_for(Role.COORDINATOR)
+    job_id = client.post(reverse("import-list"), {}, content_type="application/json").json()["id"]
+    files = reverse("import-files", args=[job_id])
+    upload_dir = Path(ImportJob.objects.get(pk=job_id).upload_dir)
+
+    too_big = client.post(files, {"files": _uploads(500, 1001)})
+    assert too_big.status_code == 413
+    assert too_big.json()["detail"] == "1.dcm is 1001 bytes; the limit is 1000 bytes per file"
+    assert not upload_dir.exists()  # the good file of that batch was not kept either
+
+    assert client.post(files, {"files": _uploads(1000, 1000)}).status_code == 201
+    past_import = client.post(files, {"files": _uploads(100, 600)})
+    assert past_import.status_code == 413
+    assert (
+        "would hold 2700 bytes; the limit is 2500 bytes per import"
+        in (past_import.json()["detail"])
+    )
+    assert sorted(p.stat().st_size for p in upload_dir.iterdir()) == [1000, 1000]
+    assert client.post(files, {"files": _uploads(500)}).status_code == 201  # up to the cap
+    job = ImportJob.objects.get(pk=job_id)
+    assert job.receiving  # still open: the client may start it or send smaller parts
+    assert client.post(reverse("import-start", args=[job_id])).status_code == 202
+
+
+@pytest.mark.django_db
 def test_an_unknown_center_stops_the_command_with_a_clear_message(tmp_path):
     from django.core.management import CommandError
 
