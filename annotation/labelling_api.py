@@ -9,6 +9,9 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
+from ovarian_web.access_log import access_log_record
+from ovarian_web.models import AccessAction
+from ovarian_web.query_params import MAX_ID, IdField, query_params
 from ovarian_web.roles import Role, has_role
 
 from . import label_stats, labelling, labelling_sql
@@ -314,6 +317,11 @@ def annotation_set_export(request, set_id: int, what: str):
         raise Http404("labels or consensus")
     rows_for, columns = EXPORTS[what]
     rows = [{column: row.get(column) for column in columns} for row in rows_for(annotation_set)]
+    access_log_record(
+        request=request,
+        action=AccessAction.EXPORT_DOWNLOADED,
+        target=f"set-{annotation_set.pk}-{what} (API)",
+    )
     if request.query_params.get("as") == "csv":
         return set_export_table(rows, columns, "csv", f"set-{annotation_set.pk}-{what}")
     return Response(rows)

@@ -13,7 +13,9 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from ovarian_web.access_log import access_log_record
 from ovarian_web.csv_cells import csv_dict_writer
+from ovarian_web.models import AccessAction
 from ovarian_web.roles import Role, role_required
 
 from . import label_stats, labelling
@@ -141,7 +143,11 @@ def set_export(request: HttpRequest, pk: int, what: str, fmt: str) -> HttpRespon
         columns = ("position", "image_id", "is_calibration", "planned_readers")
     else:
         raise Http404("labels, consensus or draw")
-    return export_table(rows, columns, fmt, f"set-{annotation_set.pk}-{what}")
+    filename = f"set-{annotation_set.pk}-{what}"
+    access_log_record(
+        request=request, action=AccessAction.EXPORT_DOWNLOADED, target=f"{filename}.{fmt}"
+    )
+    return export_table(rows, columns, fmt, filename)
 
 
 def _adjudicator_set(request: HttpRequest, pk: int) -> AnnotationSet:

@@ -6,6 +6,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
+from ovarian_web.access_log import access_log_record
+from ovarian_web.models import AccessAction
 from ovarian_web.roles import (
     CLINICAL_DATA_ROLES,
     IDENTIFIER_ROLES,
@@ -62,6 +64,10 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except Patient.DoesNotExist:
         raise Http404("No such patient") from None
     identifiers = selectors.patient_identifiers(patient=patient, user=request.user)
+    if identifiers.get("patient_id"):
+        access_log_record(
+            request=request, action=AccessAction.IDENTIFIERS_VIEWED, patient_id=patient.pk
+        )
     return render(
         request,
         "annotation/patient_detail.html",
@@ -75,6 +81,12 @@ def patient_find(request: HttpRequest) -> HttpResponse:
     not_found = False
     if request.method == "POST" and form.is_valid():
         patient = selectors.patient_find(hospital_id=form.cleaned_data["hospital_id"])
+        access_log_record(
+            request=request,
+            action=AccessAction.HOSPITAL_ID_SEARCHED,
+            patient_id=patient.pk if patient else None,
+            target="found" if patient else "not found",
+        )
         if patient is not None:
             return redirect("annotation:patient_detail", pk=patient.pk)
         not_found = True

@@ -14,6 +14,8 @@ from annotation.identity import IdentifierError
 from annotation.models import Center, Exam
 from annotation.selectors import patient_find
 from ovarian_web.roles import IDENTIFIER_ROLES, has_role, role_required
+from ovarian_web.access_log import access_log_record
+from ovarian_web.models import AccessAction
 
 from . import dicom_export, reports
 from .inference_jobs import NoModelInService
@@ -82,6 +84,12 @@ def worklist_search(request: HttpRequest) -> HttpResponse:
     if search_form.is_valid():
         patient = patient_find(hospital_id=search_form.cleaned_data["hospital_id"])
         if patient is not None:
+        access_log_record(
+            request=request,
+            action=AccessAction.HOSPITAL_ID_SEARCHED,
+            patient_id=patient.pk if patient else None,
+            target="found (worklist)" if patient else "not found (worklist)",
+        )
             return redirect(f"{reverse('inference:worklist')}?patient={patient.pk}")
         context = _worklist_page(request, WorklistFilterForm(), not_found=True)
         context["search_form"] = PatientFindForm()
@@ -207,6 +215,13 @@ def report_dicom(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     response = HttpResponse(exported.data, content_type="application/dicom")
     response["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
     response["Cache-Control"] = "no-store"
+    if exported.dataset.get("PatientIdentityRemoved") != "YES":  # the real identifiers
+        access_log_record(
+            request=request,
+            action=AccessAction.DICOM_EXPORTED_IDENTIFIED,
+            patient_id=exam_report.exam.patient_id,
+            target=exported.filename,
+        )
     return response
 
 

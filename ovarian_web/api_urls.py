@@ -13,6 +13,7 @@ from inference import report_urls, training_urls
 from studies import api as studies_api
 from studies import reading_urls, results_urls
 
+from . import api_tokens
 from .roles import ROLE_LABELS, user_roles
 
 router = DefaultRouter()
@@ -47,6 +48,8 @@ def me(request):
 
 urlpatterns = [
     path("me/", me, name="api-me"),
+    path("auth/token/", api_tokens.token_create, name="api-token-create"),
+    path("auth/token/revoke/", api_tokens.token_revoke, name="api-token-revoke"),
     path("labelling/sets/", labelling_api.labelling_sets, name="labelling-sets"),
     path(
         "reader-studies/<str:name>/results/",

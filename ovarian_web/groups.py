@@ -38,7 +38,11 @@ def groups_ensure(**kwargs) -> None:
         group, _ = Group.objects.get_or_create(name=role.value)
         if role == Role.ADMINISTRATOR:
             permissions = Permission.objects.filter(
-                content_type__app_label__in=["annotation", "inference", "studies", "auth"]
+                content_type__app_label__in=[
+                    *("annotation", "inference", "studies", "auth", "ovarian_web"),
+                    # Sign-in lockouts (unlock), API tokens (revoke), two-factor devices.
+                    *("axes", "knox", "otp_totp"),
+                ]
             )
         else:
             permissions = Permission.objects.none()

@@ -64,3 +64,60 @@ def job_models() -> list[type[Job]]:
     from django.apps import apps
 
     return [model for model in apps.get_models() if issubclass(model, Job)]
+
+
+class AccessLogError(RuntimeError):
+    """Someone tried to change or remove an access log entry; it is append-only."""
+
+
+class AccessAction(models.TextChoices):
+    IDENTIFIERS_VIEWED = "identifiers_viewed", "Opened a patient's identified data"
+    HOSPITAL_ID_SEARCHED = "hospital_id_searched", "Searched by hospital ID"
+    DICOM_EXPORTED_IDENTIFIED = "dicom_exported_identified", "Exported DICOM with real identifiers"
+    EXPORT_DOWNLOADED = "export_downloaded", "Downloaded an export"
+    ACCESS_LOG_EXPORTED = "access_log_exported", "Exported the access log"
+
+
+class AccessLogQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AccessLogError("The access log is append-only: entries cannot be changed.")
+
+    def delete(self):
+        raise AccessLogError("The access log is append-only: entries cannot be removed.")
+
+
+class AccessLogEntry(models.Model):
+    """Who opened identified data, searched by hospital ID or downloaded an export; written
+    by ovarian_web.access_log, never changed or removed (PostgreSQL refuses it too).
+
+    The username is copied so that the entry reads the same after a rename; the patient is
+    a plain row id (no foreign key), so that removing a patient keeps the record of who saw
+    them. Users with entries cannot be deleted, only deactivated.
+    """
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    username = models.CharField(max_length=150)
+    action = models.CharField(max_length=32, choices=AccessAction.choices)
+    patient_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
+    target = models.CharField(max_length=200, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    path = models.CharField(max_length=500, blank=True)
+
+    objects = AccessLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = "access log entry"
+        verbose_name_plural = "access log"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.get_action_display()}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AccessLogError("The access log is append-only: entries cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AccessLogError("The access log is append-only: entries cannot be removed.")

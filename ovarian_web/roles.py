@@ -104,6 +104,7 @@ NAVIGATION = [
     ("Jobs", "annotation:job_list", JOB_ROLES),
     ("API", "api-docs", IMAGE_ROLES),
     ("Flagged images", "annotation:flag_list", (Role.ADMINISTRATOR,)),
+    ("Access log", "access_log", (Role.ADMINISTRATOR,)),
     ("Admin", "admin:index", (Role.ADMINISTRATOR,)),
 ]
 

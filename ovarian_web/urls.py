@@ -3,11 +3,17 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import views
+from . import account_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", account_views.SignInView.as_view(), name="login"),
+    path("accounts/login/code/", account_views.sign_in_code, name="login_code"),
+    path("accounts/two-factor/", account_views.two_factor, name="two_factor"),
+    path("accounts/tokens/", account_views.token_list, name="tokens"),
+    path("accounts/tokens/<str:key>/revoke/", account_views.token_revoke, name="token_revoke"),
+    path("access-log/", views.access_log, name="access_log"),
+    path("access-log.csv", views.access_log_export, name="access_log_export"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(

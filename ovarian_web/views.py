@@ -1,9 +1,15 @@
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from annotation.models import AnnotationSet, DemoDataJob, Exam, Image, Patient
 
-from .roles import IMAGE_ROLES, role_required
+from .access_log import access_log_csv, access_log_entries, access_log_record
+from .forms import AccessLogFilterForm
+from .models import AccessAction
+from .roles import IMAGE_ROLES, Role, role_required
 
 
 @role_required(*IMAGE_ROLES)
@@ -20,3 +26,41 @@ def home(request: HttpRequest) -> HttpResponse:
         "home.html",
         {"counts": counts, "jobs_running": running, "adjudicating": adjudicating},
     )
+
+
+def _filtered_entries(request: HttpRequest):
+    form = AccessLogFilterForm(request.GET or None)
+    if form.is_bound and form.is_valid():
+        return form, access_log_entries(**form.cleaned_data)
+    return form, access_log_entries()
+
+
+@require_GET
+@role_required(Role.ADMINISTRATOR)
+def access_log(request: HttpRequest) -> HttpResponse:
+    form, entries = _filtered_entries(request)
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    page = Paginator(entries, 100).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "access_log.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+        status=status,
+    )
+
+
+@require_GET
+@role_required(Role.ADMINISTRATOR)
+def access_log_export(request: HttpRequest) -> HttpResponse:
+    """The filtered log as CSV; the export itself is logged."""
+    form, entries = _filtered_entries(request)
+    if form.is_bound and not form.is_valid():
+        return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain")
+    body = access_log_csv(entries)
+    access_log_record(request=request, action=AccessAction.ACCESS_LOG_EXPORTED)
+    response = HttpResponse(body, content_type="text/csv")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="access-log-{stamp}.csv"'
+    return response

@@ -33,6 +33,11 @@ from annotation.services import exams_complete_quiet
 
 logger = logging.getLogger(__name__)
 
+
+class ReceiverConfigError(ValueError):
+    """The receiver would start open to anyone without being asked to."""
+
+
 STATUS_SUCCESS = 0x0000
 STATUS_OUT_OF_RESOURCES = 0xA700
 STATUS_CANNOT_UNDERSTAND = 0xC000
@@ -225,12 +230,22 @@ def tls_server_context(
     return context
 
 
+def callers_check(allowed_callers: list[str], *, allow_any_caller: bool) -> None:
+    """Refuse an empty allow-list unless an open receiver was asked for explicitly."""
+    if not allowed_callers and not allow_any_caller:
+        raise ReceiverConfigError(
+            "DICOM_ALLOWED_CALLERS is empty, so any caller could send images: list the AE "
+            "titles of your scanners and PACS, or start with --allow-any-caller"
+        )
+
+
 def receiver_ae(*, ae_title: str, allowed_callers: list[str], timeout: float = 30) -> AE:
     """An AE accepting C-ECHO and every storage SOP class in the transfer syntaxes we decode.
 
     Non-image classes (an RT Plan, a report) are accepted too, so that each such instance
     gets a clear refusal status instead of the whole association failing. `allowed_callers`
-    is the allow-list of calling AE titles; empty accepts any caller.
+    is the allow-list of calling AE titles; empty accepts any caller (receiver_start
+    allows that only when asked).
     """
     ae = AE(ae_title=ae_title)
     ae.require_calling_aet = list(allowed_callers)
@@ -261,11 +276,14 @@ def receiver_start(
     ssl_context: ssl.SSLContext | None = None,
     tally: StoreTally | None = None,
     timeout: float = 30,
+    allow_any_caller: bool = False,
 ) -> ThreadedAssociationServer:
     """Listen on (host, port) in background threads; stop with `.shutdown()`.
 
-    Raises OSError when the port cannot be bound.
+    Raises ReceiverConfigError for an empty `allowed_callers` unless `allow_any_caller`,
+    and OSError when the port cannot be bound.
     """
+    callers_check(allowed_callers, allow_any_caller=allow_any_caller)
     ae = receiver_ae(ae_title=ae_title, allowed_callers=allowed_callers, timeout=timeout)
     handlers = [
         (evt.EVT_C_STORE, store_received, [center_code, spool_dir, tally]),

@@ -5,6 +5,7 @@
   const NS = "http://www.w3.org/2000/svg";
   const W = 720, H = 300, L = 50, R = 50, T = 15, B = 35;
   let history = JSON.parse(document.getElementById("history-data").textContent || "[]");
+  const jobId = JSON.parse(document.getElementById("training-job-id").textContent);
 
   function el(name, attrs, text) {
     const node = document.createElementNS(NS, name);
@@ -56,7 +57,7 @@
   }
 
   function update(job) {
-    if (job.kind !== "trainingjob" || job.id !== window.TRAINING_JOB_ID) return;
+    if (job.kind !== "trainingjob" || job.id !== jobId) return;
     if (job.history) { history = job.history; draw(); }
     document.getElementById("job-status").textContent = job.status;
     document.getElementById("job-message").textContent = job.message + (job.error ? " — " + job.error : "");

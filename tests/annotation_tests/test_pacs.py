@@ -41,10 +41,15 @@ from annotation.demo import centers_from_manifest
 from annotation.identity import patient_pseudonym, pseudonymous_uid
 from annotation.management.commands.dicom_listener import Command as ListenerCommand
 from annotation.models import Exam, Image, Patient
-from annotation.pacs.receiver import completion_sweep, receiver_start, tls_server_context
+from annotation.pacs.receiver import (
+    ReceiverConfigError,
+    completion_sweep,
+    receiver_start,
+    tls_server_context,
+)
 from annotation.signals import exam_completed
 from annotation.synthetic import generate_dataset
-from ovarian_web.local_services import free_port, wait_for_port
+from ovarian_web.local_services import free_port, port_open, wait_for_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -80,7 +85,9 @@ def center_code(synthetic) -> str:
 
 
 @contextmanager
-def receiver(synthetic, settings, *, allowed=(SCANNER_AE, PACS_AE), ssl_context=None):
+def receiver(
+    synthetic, settings, *, allowed=(SCANNER_AE, PACS_AE), ssl_context=None, any_caller=False
+):
     port = free_port()
     server = receiver_start(
         ae_title=RECEIVER_AE,
@@ -91,6 +98,7 @@ def receiver(synthetic, settings, *, allowed=(SCANNER_AE, PACS_AE), ssl_context=
         spool_dir=settings.DICOM_SPOOL_DIR,
         ssl_context=ssl_context,
         timeout=TIMEOUT,
+        allow_any_caller=any_caller,
     )
     try:
         yield port
@@ -150,7 +158,8 @@ def test_a_caller_not_on_the_allow_list_is_refused(synthetic, exams, settings):
         known = peer(SCANNER_AE).associate("127.0.0.1", port, ae_title=RECEIVER_AE)
         assert known.is_established
         known.release()
-    with receiver(synthetic, settings, allowed=[]) as port:  # an empty list accepts anyone
+    # An empty list accepts anyone, but only when that was asked for.
+    with receiver(synthetic, settings, allowed=[], any_caller=True) as port:
         anyone = peer("ANYONE").associate("127.0.0.1", port, ae_title=RECEIVER_AE)
         assert anyone.is_established
         assert anyone.send_c_echo().Status == 0x0000
@@ -197,6 +206,49 @@ def test_an_exam_completes_once_after_the_quiet_period(synthetic, exams, setting
     exam.refresh_from_db()
     assert exam.acquisition_completed_at is not None
     assert completed == [exam.pk]
+
+
+def test_an_open_receiver_is_refused_unless_asked_for(synthetic, settings):
+    with pytest.raises(ReceiverConfigError, match="--allow-any-caller"):
+        with receiver(synthetic, settings, allowed=[]):
+            pass
+    settings.DICOM_ALLOWED_CALLERS = []
+    port = free_port()
+    with pytest.raises(CommandError, match="DICOM_ALLOWED_CALLERS is empty"):
+        call_command("dicom_listener", "--host=127.0.0.1", f"--port={port}", stdout=StringIO())
+    assert not port_open(port)  # it never listened
+
+
+def test_the_listener_command_with_allow_any_caller_takes_anyone(synthetic, exams, settings):
+    settings.DICOM_ALLOWED_CALLERS = []
+    command, port, out = ListenerCommand(), free_port(), StringIO()
+
+    def listen():
+        try:
+            call_command(
+                command,
+                "--host=127.0.0.1",
+                f"--port={port}",
+                "--allow-any-caller",
+                "--quiet-seconds=0",
+                stdout=out,
+            )
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    try:
+        wait_for_port(port, seconds=10)
+        anyone = peer("ANYONE").associate("127.0.0.1", port, ae_title=RECEIVER_AE)
+        assert anyone.is_established
+        assert anyone.send_c_echo().Status == 0x0000
+        anyone.release()
+    finally:
+        command.stop.set()
+        thread.join(timeout=15)
+    assert not thread.is_alive()
+    assert "callers: any AE title" in out.getvalue()
 
 
 def test_the_listener_command_imports_and_completes_exams(synthetic, exams, settings):

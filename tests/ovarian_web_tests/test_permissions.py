@@ -19,6 +19,8 @@ R, CO, CL, A = Role.RADIOLOGIST, Role.COORDINATOR, Role.CLINICIAN, Role.ADMINIST
 ALL = (R, CO, CL, A)
 CLINICAL = (CO, CL, A)
 SIGNED_IN = "any signed-in user"
+# No session needed or used: a username and password in the body (without them, 400).
+CREDENTIALS = "username and password"
 
 # name -> (method, roles allowed, kwargs key). Kwargs are filled from the fixture objects.
 MATRIX = {
@@ -27,6 +29,14 @@ MATRIX = {
     "logout": ("post", SIGNED_IN, None),
     "password_change": ("get", SIGNED_IN, None),
     "password_change_done": ("get", SIGNED_IN, None),
+    "login_code": ("get", "anonymous too", None),
+    "two_factor": ("get", SIGNED_IN, None),
+    "tokens": ("get", SIGNED_IN, None),
+    "token_revoke": ("post", SIGNED_IN, lambda o: {"key": "no-such-key"}),
+    "access_log": ("get", (A,), None),
+    "access_log_export": ("get", (A,), None),
+    "api-token-create": ("post", CREDENTIALS, None),
+    "api-token-revoke": ("post", SIGNED_IN, None),
     "annotation:exam_list": ("get", CLINICAL, None),
     "annotation:exam_detail": ("get", CLINICAL, "exam"),
     "annotation:patient_detail": ("get", CLINICAL, "patient"),
@@ -181,7 +191,7 @@ def _request(client, method, url):
 
 
 def _allowed(expected, role) -> bool:
-    if expected == "anonymous too":
+    if expected in ("anonymous too", CREDENTIALS):
         return True
     if expected == SIGNED_IN:
         return True
@@ -194,6 +204,8 @@ def test_anonymous_users_see_only_the_login_page(client, objects, name):
     response = _request(client, method, _url(name, key, objects))
     if expected == "anonymous too":
         assert response.status_code == 200
+    elif expected == CREDENTIALS:
+        assert response.status_code == 400
     elif _url(name, key, objects).startswith("/api/"):
         assert response.status_code in (401, 403)
     else:

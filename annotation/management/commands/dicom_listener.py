@@ -7,6 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from annotation.models import Center
 from annotation.pacs.receiver import (
+    ReceiverConfigError,
+    callers_check,
     completion_sweeper_start,
     receiver_start,
     spool_recover,
@@ -44,8 +46,19 @@ class Command(BaseCommand):
             default=settings.EXAM_QUIET_SECONDS,
             help="an exam is complete after this long without a new image",
         )
+        parser.add_argument(
+            "--allow-any-caller",
+            action="store_true",
+            help="accept any calling AE title when DICOM_ALLOWED_CALLERS is empty (demo, tests)",
+        )
 
-    def handle(self, *args, host, port, ae_title, center, quiet_seconds, **options):
+    def handle(
+        self, *args, host, port, ae_title, center, quiet_seconds, allow_any_caller, **options
+    ):
+        try:
+            callers_check(settings.DICOM_ALLOWED_CALLERS, allow_any_caller=allow_any_caller)
+        except ReceiverConfigError as error:
+            raise CommandError(str(error)) from None
         if center and not Center.objects.filter(code=center).exists():
             known = ", ".join(Center.objects.values_list("code", flat=True)) or "none yet"
             raise CommandError(f"unknown centre code {center!r} (known: {known})")
@@ -82,6 +95,7 @@ class Command(BaseCommand):
                 center_code=center,
                 spool_dir=spool_dir,
                 ssl_context=ssl_context,
+                allow_any_caller=allow_any_caller,
             )
         except OSError as error:
             raise CommandError(f"cannot listen on {host}:{port}: {error}") from None
