@@ -11,7 +11,6 @@ from rest_framework.response import Response
 
 from ovarian_web.access_log import access_log_record
 from ovarian_web.models import AccessAction
-from ovarian_web.query_params import MAX_ID, IdField, query_params
 from ovarian_web.roles import Role, has_role
 
 from . import label_stats, labelling, labelling_sql

@@ -13,9 +13,9 @@ from annotation.forms import PatientFindForm
 from annotation.identity import IdentifierError
 from annotation.models import Center, Exam
 from annotation.selectors import patient_find
-from ovarian_web.roles import IDENTIFIER_ROLES, has_role, role_required
 from ovarian_web.access_log import access_log_record
 from ovarian_web.models import AccessAction
+from ovarian_web.roles import IDENTIFIER_ROLES, has_role, role_required
 
 from . import dicom_export, reports
 from .inference_jobs import NoModelInService
@@ -83,13 +83,13 @@ def worklist_search(request: HttpRequest) -> HttpResponse:
     search_form = PatientFindForm(request.POST)
     if search_form.is_valid():
         patient = patient_find(hospital_id=search_form.cleaned_data["hospital_id"])
-        if patient is not None:
         access_log_record(
             request=request,
             action=AccessAction.HOSPITAL_ID_SEARCHED,
             patient_id=patient.pk if patient else None,
             target="found (worklist)" if patient else "not found (worklist)",
         )
+        if patient is not None:
             return redirect(f"{reverse('inference:worklist')}?patient={patient.pk}")
         context = _worklist_page(request, WorklistFilterForm(), not_found=True)
         context["search_form"] = PatientFindForm()
@@ -212,9 +212,6 @@ def report_dicom(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         )
     except (ValueError, IdentifierError) as error:
         raise Http404(str(error)) from None
-    response = HttpResponse(exported.data, content_type="application/dicom")
-    response["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
-    response["Cache-Control"] = "no-store"
     if exported.dataset.get("PatientIdentityRemoved") != "YES":  # the real identifiers
         access_log_record(
             request=request,
@@ -222,6 +219,9 @@ def report_dicom(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
             patient_id=exam_report.exam.patient_id,
             target=exported.filename,
         )
+    response = HttpResponse(exported.data, content_type="application/dicom")
+    response["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
+    response["Cache-Control"] = "no-store"
     return response
 
 

@@ -8,9 +8,9 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.text import slugify
 
-from ovarian_web.roles import role_required
 from ovarian_web.access_log import access_log_record
 from ovarian_web.models import AccessAction
+from ovarian_web.roles import role_required
 
 from ..result_sources import ResultSource
 from ..results import ReaderStudyResultsError, readings_csv, results_table_csv, source_results
@@ -47,14 +47,14 @@ def _download_view(loader: Callable[[int], tuple[Any, ResultSource]]):
             response = _download(source, what, covariance, complete_only)
         except ReaderStudyResultsError as error:
             return HttpResponse(str(error), status=400, content_type="text/plain")
-
-    return view
         access_log_record(
             request=request,
             action=AccessAction.EXPORT_DOWNLOADED,
             target=f"reader study {pk} {what}",
         )
         return response
+
+    return view
 
 
 imported_results_download = _download_view(_imported_source)

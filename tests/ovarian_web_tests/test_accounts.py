@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 HERE, ELSEWHERE = "127.0.0.1", "127.0.0.2"
 LOGIN = "/accounts/login/"
-TOKEN = "/api/auth/token/"
+TOKEN_URL = "/api/auth/token/"
 
 
 def sign_in(client, username, password, address=HERE):
@@ -34,7 +34,7 @@ def sign_in(client, username, password, address=HERE):
 
 def token_request(client, username, password, address=HERE, **extra):
     data = {"username": username, "password": password, **extra}
-    return client.post(TOKEN, data, REMOTE_ADDR=address, content_type="application/json")
+    return client.post(TOKEN_URL, data, REMOTE_ADDR=address, content_type="application/json")
 
 
 def signed_in(client) -> bool:
