@@ -32,23 +32,23 @@ BODY = "ovascan.body"  # the scope key under which RequestThreads hands on the r
 
 
 class UploadGate:
-    """Which requests may send up to `BodyLimits.upload_bytes` instead of `max_bytes`.
+    """Which requests may send more than `BodyLimits.max_bytes`, and how much.
 
-    `route` runs on the event loop and must be cheap; `allows` (only asked when `route`
-    said yes) runs on a request thread, so it may read the session or the database.
+    `route` runs on the event loop and must be cheap; `cap` (only asked when `route` said
+    yes) runs on a request thread, so it may read the session or the database.
     """
 
     def route(self, scope: dict) -> bool:
         return False
 
-    def allows(self, scope: dict) -> bool:
-        return False
+    def cap(self, scope: dict) -> int | None:
+        """The larger cap this request may use, or None for the ordinary one."""
+        return None
 
 
 @dataclass(frozen=True)
 class BodyLimits:
-    max_bytes: int = 4 * 1024 * 1024  # any request
-    upload_bytes: int = 4 * 1024 * 1024  # a request the gate allows
+    max_bytes: int = 4 * 1024 * 1024  # any request the gate gives no larger cap
     read_timeout: float = 30.0  # seconds a client may pause while sending its body
     gate: UploadGate = field(default_factory=UploadGate)
 
@@ -76,9 +76,7 @@ class RequestThreads:
         if scope["method"] == "POST" and self.limits.gate.route(scope):
             # The headers are all here, so this holds a thread only for a session lookup.
             async with self._thread():
-                allowed = await sync_to_async(self._allows, thread_sensitive=True)(scope)
-            if allowed:
-                cap = self.limits.upload_bytes
+                cap = await sync_to_async(self._cap, thread_sensitive=True)(scope) or cap
         body = await read_body(scope, receive, send, cap, self.limits.read_timeout)
         if body is None:
             return  # answered (413, 408) or the client left
@@ -88,12 +86,12 @@ class RequestThreads:
         finally:
             body.close()
 
-    def _allows(self, scope: dict) -> bool:
+    def _cap(self, scope: dict) -> int | None:
         try:
-            return self.limits.gate.allows(scope)
+            return self.limits.gate.cap(scope)
         except Exception:  # a failed check leaves the ordinary cap, never a server error
             logger.exception("the upload check failed for %s", scope.get("path"))
-            return False
+            return None
 
     @asynccontextmanager
     async def _thread(self):

@@ -114,9 +114,8 @@ def production_application():
 
     limits = BodyLimits(
         max_bytes=settings.HTTP_MAX_BODY_BYTES,
-        upload_bytes=settings.HTTP_MAX_UPLOAD_BYTES,
         read_timeout=settings.HTTP_BODY_TIMEOUT_SECONDS,
-        gate=RoleUploadGate(),
+        gate=RoleUploadGate(upload_bytes=settings.HTTP_MAX_UPLOAD_BYTES),
     )
     http = RequestThreads(WsgiOnThreads(wsgi_application), REQUEST_THREADS, limits)
     return ProtocolTypeRouter({"http": asgi_with_links(http), "websocket": websocket_application})

@@ -1,5 +1,7 @@
-"""Which requests the production server lets send a large body (HTTP_MAX_UPLOAD_BYTES):
-a POST to an upload route from a signed-in user whose role may use that route.
+"""Which requests the production server lets send a large body: a POST to an upload route
+from a signed-in user whose role may use that route (up to the route's own cap:
+HTTP_MAX_UPLOAD_BYTES for image imports and checkpoints, a little over the clinical CSV's
+own limit for that page).
 
 Everyone else gets HTTP_MAX_BODY_BYTES, so an anonymous client cannot make the server
 read and spool an upload-sized body only to answer 403 after it. The check runs after the
@@ -24,18 +26,25 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
+from annotation import clinical_csv
+
 from .http_threads import UploadGate, wsgi_environ
 from .roles import IMPORT_ROLES, Role, has_role
 
-# URL name -> roles that may send an upload-sized body there.
-UPLOAD_ROUTES: dict[str, tuple[Role, ...]] = {
-    "import-files": IMPORT_ROLES,  # POST /api/imports/{id}/files/
-    "annotation:clinical_upload": (Role.COORDINATOR, Role.ADMINISTRATOR),
-    "inference:checkpoint_upload": (Role.COORDINATOR, Role.ADMINISTRATOR),
+FORM_BYTES = 1024 * 1024  # room for a form's other fields and multipart framing
+
+# URL name -> (roles that may send a large body there, its cap; None: HTTP_MAX_UPLOAD_BYTES).
+UPLOAD_ROUTES: dict[str, tuple[tuple[Role, ...], int | None]] = {
+    "import-files": (IMPORT_ROLES, None),  # POST /api/imports/{id}/files/
+    "annotation:clinical_upload": (
+        (Role.COORDINATOR, Role.ADMINISTRATOR),
+        clinical_csv.MAX_FILE_BYTES + FORM_BYTES,
+    ),
+    "inference:checkpoint_upload": ((Role.COORDINATOR, Role.ADMINISTRATOR), None),
 }
 
 
-def _roles_for(scope: dict) -> tuple[Role, ...] | None:
+def _route(scope: dict) -> tuple[tuple[Role, ...], int | None] | None:
     root = scope.get("root_path", "")
     path = scope["path"][len(root) :] if root and scope["path"].startswith(root) else scope["path"]
     try:
@@ -73,14 +82,20 @@ def _api_user(request: HttpRequest):
 
 
 class RoleUploadGate(UploadGate):
-    def route(self, scope: dict) -> bool:
-        return _roles_for(scope) is not None
+    def __init__(self, upload_bytes: int) -> None:
+        self.upload_bytes = upload_bytes
 
-    def allows(self, scope: dict) -> bool:
-        roles = _roles_for(scope)
-        if roles is None:
-            return False
+    def route(self, scope: dict) -> bool:
+        return _route(scope) is not None
+
+    def cap(self, scope: dict) -> int | None:
+        found = _route(scope)
+        if found is None:
+            return None
+        roles, cap = found
         close_old_connections()  # as a request starts: a kept connection is checked first
         request = _request(scope)
         user = _session_user(request) or _api_user(request)
-        return user is not None and has_role(user, *roles)
+        if user is None or not has_role(user, *roles):
+            return None
+        return cap or self.upload_bytes

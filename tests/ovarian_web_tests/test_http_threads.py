@@ -16,6 +16,7 @@ from django.test import Client
 from django.urls import reverse
 from knox.models import AuthToken
 
+from annotation import clinical_csv
 from annotation.models import ImportJob, ImportSource
 from ovarian_web.http_threads import BodyLimits, RequestThreads, WsgiOnThreads, wsgi_environ
 from ovarian_web.local_services import (
@@ -26,7 +27,7 @@ from ovarian_web.local_services import (
     wait_for_port,
 )
 from ovarian_web.roles import Role
-from ovarian_web.upload_gate import UPLOAD_ROUTES, RoleUploadGate
+from ovarian_web.upload_gate import FORM_BYTES, UPLOAD_ROUTES, RoleUploadGate
 from tests.factories import PASSWORD, UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -207,25 +208,26 @@ def _auth_scope(path: str, *, cookie: str = "", token: str = "") -> dict:
 
 
 @pytest.mark.django_db(transaction=True)  # the gate tidies connections as a request does
-def test_the_upload_gate_lets_only_signed_in_importers_send_large_bodies():
-    gate = RoleUploadGate()
+def test_the_upload_gate_gives_the_large_cap_only_to_signed_in_roles_that_may_upload():
+    gate = RoleUploadGate(upload_bytes=5_000_000)
     files = reverse("import-files", args=[7])
     assert gate.route(_auth_scope(files)) and not gate.route(_auth_scope(reverse("login")))
-    assert not gate.allows(_auth_scope(files))  # anonymous
-    for role, allowed in ((Role.COORDINATOR, True), (Role.RADIOLOGIST, False)):
+    assert gate.cap(_auth_scope(files)) is None  # anonymous
+    for role, cap in ((Role.COORDINATOR, 5_000_000), (Role.RADIOLOGIST, None)):
         user = UserFactory(role=role)
         client = Client()
         client.force_login(user)
         cookie = f"sessionid={client.cookies['sessionid'].value}"
-        assert gate.allows(_auth_scope(files, cookie=cookie)) is allowed
+        assert gate.cap(_auth_scope(files, cookie=cookie)) == cap
         _, token = AuthToken.objects.create(user)
-        assert gate.allows(_auth_scope(files, token=token)) is allowed
-        assert not gate.allows(_auth_scope(files, token=token[:-4] + "0000"))
-        assert not gate.allows(_auth_scope(files, cookie="sessionid=forged"))
+        assert gate.cap(_auth_scope(files, token=token)) == cap
+        assert gate.cap(_auth_scope(files, token=token[:-4] + "0000")) is None
+        assert gate.cap(_auth_scope(files, cookie="sessionid=forged")) is None
     admin = Client()
     admin.force_login(UserFactory(role=Role.ADMINISTRATOR))
     cookie = f"sessionid={admin.cookies['sessionid'].value}"
-    assert gate.allows(_auth_scope(reverse("annotation:clinical_upload"), cookie=cookie))
+    clinical = gate.cap(_auth_scope(reverse("annotation:clinical_upload"), cookie=cookie))
+    assert clinical == clinical_csv.MAX_FILE_BYTES + FORM_BYTES  # that page's own cap
 
 
 def _multipart(name: str, data: bytes) -> tuple[bytes, bytes]:
