@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
-from ovarian_web.jobs import jobs_abandoned_fail
+from ovarian_web.jobs import jobs_sweep
 from ovarian_web.models import JobStatus, job_models
 
 log = logging.getLogger(__name__)
@@ -56,14 +56,19 @@ def workers_seen() -> list[dict]:
 
 
 def queue_lengths() -> dict[str, int | None]:
-    """Messages waiting per queue; None where the broker cannot tell (the in-memory one)."""
+    """Messages waiting per queue; None where the broker cannot tell (the in-memory one, or
+    Redis down)."""
     if not settings.CELERY_BROKER_URL.startswith("redis"):
         return {queue: None for queue in QUEUES}
     import redis
 
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client = redis.Redis.from_url(
+        settings.CELERY_BROKER_URL, socket_connect_timeout=0.5, socket_timeout=1
+    )
     try:
         return {queue: client.llen(queue) for queue in QUEUES}
+    except redis.RedisError:
+        return {queue: None for queue in QUEUES}
     finally:
         client.close()
 
@@ -89,7 +94,7 @@ def _start_heartbeat(sender=None, **kwargs) -> None:
         while True:
             try:
                 heartbeat(name, queues)
-                jobs_abandoned_fail()  # jobs whose worker died with their message
+                jobs_sweep()  # jobs whose worker died with their message, and unsent ones
             except Exception as error:  # cache or database briefly away: try next beat
                 log.warning("worker heartbeat failed: %s", error)
             finally:

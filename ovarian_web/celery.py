@@ -4,6 +4,7 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ovarian_web.settings")
 
-app = Celery("ovarian_web")
+# JobTask: a job whose message the broker refuses stays queued in the database, unsent.
+app = Celery("ovarian_web", task_cls="ovarian_web.jobs:JobTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -1,20 +1,97 @@
-"""Claiming, advancing and finishing background jobs, with live progress.
+"""Sending, claiming, advancing and finishing background jobs, with live progress.
 
 Every change is pushed to the "jobs" group, which the jobs page listens to.
 """
 
+import logging
+import re
 import time
 from datetime import timedelta
 
+from celery import Task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from .broadcast import broadcast
+from .celery import app
 from .models import Job, JobStatus, job_models
+
+log = logging.getLogger(__name__)
 
 JOBS_GROUP = "jobs"
 PROGRESS_INTERVAL_SECONDS = 0.5
+WAITING_FOR_BROKER = "Waiting: the job queue is unreachable; the job is sent when it is back"
+
+
+def job_task_name(model: type[Job]) -> str:
+    """The Celery task that runs a kind of job: ImportJob -> annotation.tasks.import_job_run."""
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", model.__name__).lower()
+    return f"{model._meta.app_label}.tasks.{snake}_run"
+
+
+class JobTask(Task):
+    """The base of our Celery tasks (celery.py): sending a job never fails its request.
+
+    Without the broker, publishing fails at once (retry=False here, no connection retries
+    in CELERY_BROKER_TRANSPORT_OPTIONS) instead of blocking the request on retries; the
+    job stays in the database, marked with send_failed_at, and jobs_unsent_send sends it
+    when the broker is back.
+    """
+
+    def apply_async(self, args=None, kwargs=None, **options):
+        options.setdefault("retry", False)
+        try:
+            return super().apply_async(args, kwargs, **options)
+        except OperationalError as error:
+            job_id = (kwargs or {}).get("job_id")
+            model = next((m for m in job_models() if job_task_name(m) == self.name), None)
+            if model is None or job_id is None:
+                raise
+            log.warning(
+                "job %s %s not sent, the broker is unreachable: %s", model.__name__, job_id, error
+            )
+            job_send_failed(model, job_id)
+            return None
+
+
+def job_send_failed(model: type[Job], job_id: int) -> None:
+    jobs = model.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+    jobs.update(send_failed_at=timezone.now())
+    jobs.filter(status=JobStatus.QUEUED).update(message=WAITING_FOR_BROKER)
+
+
+def jobs_unsent_send() -> int:
+    """Send the jobs whose message the broker refused (JobTask); how many went.
+
+    Every worker runs this each heartbeat; the conditional update lets only one send a job.
+    Stops at the first refusal: the broker is still away.
+    """
+    sent = 0
+    for model in job_models():
+        pending = model.objects.filter(
+            send_failed_at__isnull=False, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+        )
+        for job in pending.only("pk", "send_failed_at"):
+            mine = model.objects.filter(pk=job.pk, send_failed_at=job.send_failed_at)
+            if not mine.update(send_failed_at=None):
+                continue
+            try:
+                app.send_task(job_task_name(model), kwargs={"job_id": job.pk}, retry=False)
+            except OperationalError as error:
+                model.objects.filter(pk=job.pk).update(send_failed_at=job.send_failed_at)
+                log.warning("unsent jobs wait: the broker is still unreachable: %s", error)
+                return sent
+            model.objects.filter(pk=job.pk, message=WAITING_FOR_BROKER).update(message="Queued")
+            sent += 1
+    return sent
+
+
+def jobs_sweep() -> None:
+    """What every worker does each heartbeat, whichever queues it serves."""
+    jobs_abandoned_fail()
+    jobs_unsent_send()
 
 
 def job_payload(job: Job) -> dict:
@@ -34,7 +111,11 @@ def job_payload(job: Job) -> dict:
 
 
 def job_claim(model: type[Job], job_id: int) -> Job | None:
-    """Mark the job RUNNING if it is queued or its lease expired; None if someone else has it."""
+    """Mark the job RUNNING if it is queued or its lease expired; None if someone else has it.
+
+    A job claimed JOB_MAX_ATTEMPTS times already (each time its worker died: killed for
+    memory, or the task crashes it) is failed instead, with the reason, and None returned.
+    """
     now = timezone.now()
     with transaction.atomic():
         claimed = model.objects.filter(model.claimable(), pk=job_id).update(
@@ -43,6 +124,15 @@ def job_claim(model: type[Job], job_id: int) -> Job | None:
         if not claimed:
             return None
         job = model.objects.get(pk=job_id)
+        if job.attempts >= settings.JOB_MAX_ATTEMPTS:
+            job_fail(
+                job,
+                WorkerLost(
+                    f"its worker stopped during each of {job.attempts} attempts"
+                    " (killed, out of memory?); it is not tried again by itself"
+                ),
+            )
+            return None
         job.attempts += 1
         job.save(update_fields=["attempts", "updated_at"])
         broadcast(JOBS_GROUP, "job.update", job_payload(job))
@@ -145,5 +235,6 @@ def job_retry(job: Job) -> None:
     job.status = JobStatus.QUEUED
     job.error = ""
     job.message = "Queued again"
-    job.save(update_fields=["status", "error", "message", "updated_at"])
+    job.attempts = 0  # a fresh JOB_MAX_ATTEMPTS
+    job.save(update_fields=["status", "error", "message", "attempts", "updated_at"])
     broadcast(JOBS_GROUP, "job.update", job_payload(job))

@@ -37,6 +37,8 @@ class Job(TimeStampedModel):
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     leased_at = models.DateTimeField(null=True, blank=True)
+    # Set when the broker refused this job's message; the workers' sweep sends it again.
+    send_failed_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(

@@ -189,18 +189,31 @@ REDIS_URL = env_redis("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Misses and skipped writes while Redis is down (ovarian_web/cache.py).
+            "BACKEND": "ovarian_web.cache.DegradingRedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": {"pool_class": "ovarian_web.redis_pool.SharedConnectionPool"},
+            "OPTIONS": {
+                "pool_class": "ovarian_web.redis_pool.SharedConnectionPool",
+                "socket_connect_timeout": 0.5,
+                "socket_timeout": 1.0,
+            },
         }
     }
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # No socket_timeout: a consumer's blocking read waits longer than any short one.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_connect_timeout": 0.5}]},
         }
     }
     CELERY_BROKER_URL = REDIS_URL
+    # Publishing fails at once without the broker (no connection retries); the job stays
+    # queued in the database and the workers' sweep sends it later (jobs.JobTask).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "max_retries": 0,
+        "socket_connect_timeout": 0.5,
+        "socket_timeout": 5,
+    }
     # Sessions read from Redis, written through to the database (kept across a Redis restart).
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
@@ -219,6 +232,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A job whose worker died is claimable again once its lease is older than this.
 JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 15 * 60, minimum=10)
+# A job claimed this many times (its worker died each time) is failed, not claimed again.
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
 
 # Acquisition. Uploads wait here (never served) until their import job has read them.
 UPLOAD_DIR = Path(env_str("UPLOAD_DIR", str(VAR_DIR / "uploads")))

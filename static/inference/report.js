@@ -34,17 +34,19 @@
   // An exam still waiting for its result: the page reloads when the result is stored.
   const pending = document.getElementById("pending");
   if (pending && pending.dataset.socket) {
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    const socket = new WebSocket(scheme + location.host + pending.dataset.socket);
-    socket.onopen = function () { pending.dataset.live = "1"; };
-    socket.onmessage = function (event) {
-      const data = JSON.parse(event.data);
-      const row = data.row || {};
-      if (data.type === "exam.result" && String(row.exam_id) === pending.dataset.exam &&
-          (row.status === "scored" || row.status === "not_scorable")) {
-        location.reload();
-      }
-    };
+    liveSocket(pending.dataset.socket, {
+      open: function (again) {
+        pending.dataset.live = "1";
+        if (again) location.reload();  // the result may have come meanwhile
+      },
+      message: function (data) {
+        const row = data.row || {};
+        if (data.type === "exam.result" && String(row.exam_id) === pending.dataset.exam &&
+            (row.status === "scored" || row.status === "not_scorable")) {
+          location.reload();
+        }
+      },
+    });
   }
   const print = document.getElementById("print-report");
   if (print) print.addEventListener("click", function () { window.print(); });

@@ -42,19 +42,9 @@
     if (fresh) fresh.classList.add("updated");
   }
 
-  function connect(delay) {
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    const socket = new WebSocket(scheme + location.host + table.dataset.socket);
-    socket.onopen = function () { status.textContent = "live"; delay = 1000; };
-    socket.onmessage = function (event) {
-      const data = JSON.parse(event.data);
-      if (data.type === "exam.result") update(data.row);
-    };
-    socket.onclose = function (event) {
-      if (event.code === 4403) { status.textContent = "not live"; return; }
-      status.textContent = "reconnecting…";
-      setTimeout(function () { connect(Math.min(delay * 2, 15000)); }, delay);
-    };
-  }
-  connect(1000);
+  liveSocket(table.dataset.socket, {
+    status: status,
+    open: function (again) { if (again) location.reload(); },  // results were missed
+    message: function (data) { if (data.type === "exam.result") update(data.row); },
+  });
 })();

@@ -81,19 +81,19 @@
       }
       return false;
     }
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    const socket = new WebSocket(scheme + location.host + "/ws/jobs/");
-    socket.onmessage = function (event) {
-      const data = JSON.parse(event.data);
-      if (data.job && data.job.kind === "importjob" && data.job.id === job.id && show(data.job)) socket.close();
-    };
-    // A finished job sends nothing more: ask once after the socket opens, in case it raced us.
-    socket.onopen = function () {
-      api("GET", "/api/imports/" + job.id + "/").then(function (state) {
-        show({ done: state.progress_done, total: state.progress_total, status: state.status,
-               message: state.message, error: state.error });
-      });
-    };
+    const socket = liveSocket("/ws/jobs/", {
+      message: function (data) {
+        if (data.job && data.job.kind === "importjob" && data.job.id === job.id && show(data.job)) socket.close();
+      },
+      // A finished job sends nothing more: ask after each (re)connection, in case it raced us.
+      open: function () {
+        api("GET", "/api/imports/" + job.id + "/").then(function (state) {
+          const done = show({ done: state.progress_done, total: state.progress_total, status: state.status,
+                              message: state.message, error: state.error });
+          if (done) socket.close();
+        });
+      },
+    });
   }
 
   function start(files) {

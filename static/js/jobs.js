@@ -35,18 +35,9 @@
     }
   }
 
-  function connect(delay) {
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    const socket = new WebSocket(scheme + location.host + "/ws/jobs/");
-    socket.onopen = function () { status.textContent = "live"; delay = 1000; };
-    socket.onmessage = function (event) {
-      const data = JSON.parse(event.data);
-      if (data.type === "job.update") update(data.job);
-    };
-    socket.onclose = function () {
-      status.textContent = "reconnecting…";
-      setTimeout(function () { connect(Math.min(delay * 2, 15000)); }, delay);
-    };
-  }
-  connect(1000);
+  liveSocket("/ws/jobs/", {
+    status: status,
+    open: function (again) { if (again) location.reload(); },  // updates were missed
+    message: function (data) { if (data.type === "job.update") update(data.job); },
+  });
 })();

@@ -42,19 +42,13 @@
         .finally(function () { pending = false; });
     }, Math.max(wait, 0));
   }
-  function connect(delay) {
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    const socket = new WebSocket(scheme + location.host + stats.dataset.socket);
-    socket.onopen = function () { status.textContent = "live"; delay = 1000; };
-    socket.onmessage = function () {
+  liveSocket(stats.dataset.socket, {
+    status: status,
+    open: function (again) { if (again) refresh(); },  // labels submitted meanwhile
+    message: function () {
       refresh();
       clearTimeout(settle);
       settle = setTimeout(refresh, SETTLE_MS);
-    };
-    socket.onclose = function () {
-      status.textContent = "reconnecting…";
-      setTimeout(function () { connect(Math.min(delay * 2, 15000)); }, delay);
-    };
-  }
-  connect(1000);
+    },
+  });
 })();

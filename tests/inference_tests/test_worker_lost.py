@@ -1,4 +1,5 @@
-"""A worker killed mid-job: the job is taken up again, never left "running" forever.
+"""A worker killed mid-job: the job is taken up again, never left "running" forever, and
+a job that kills its worker every time is failed after JOB_MAX_ATTEMPTS, not retried forever.
 
 A real Celery worker (prefork, one child) on the gpu queue over Redis trains a model; the
 test kills the child with SIGKILL, as the kernel's OOM killer would, and follows the job.
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 10  # the shortest the settings allow
+MAX_ATTEMPTS = 2
 
 
 def _children(pid: int) -> list[int]:
@@ -53,7 +55,12 @@ def _wait(job: TrainingJob, condition, what: str, seconds: float = 240) -> Train
 
 @pytest.fixture
 def gpu_worker(server_env):
-    env = {**server_env, "JOB_LEASE_SECONDS": str(LEASE_SECONDS), "INFERENCE_DEVICE": "cpu"}
+    env = {
+        **server_env,
+        "JOB_LEASE_SECONDS": str(LEASE_SECONDS),
+        "JOB_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
+        "INFERENCE_DEVICE": "cpu",
+    }
     command = [sys.executable, "-m", "celery", "-A", "ovarian_web", "worker", "-Q", "gpu"]
     command += ["--pool", "prefork", "--concurrency", "1", "--without-mingle", "--without-gossip"]
     process = subprocess.Popen(
@@ -95,6 +102,32 @@ def test_a_worker_killed_mid_training_has_its_job_taken_up_again(
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert job.attempts == 2 and job.result is not None
     assert job.result.metrics["stopped_early"] is True
+
+
+def test_a_job_that_kills_its_worker_every_time_is_failed_after_the_last_attempt(
+    settings, tmp_path, redis_url, gpu_worker
+):
+    settings.DEMO_DATA_DIR = tmp_path / "demo"
+    demo_data_generate(patients=24, seed=5)
+    TrainingJob.objects.all().delete()
+    job = training_job_create(
+        task="malignancy", architecture="darknet19", epochs=200, batch_size=16, enqueue=False
+    )
+    Celery(broker=redis_url).send_task(
+        "inference.tasks.training_job_run", kwargs={"job_id": job.pk}, queue="gpu"
+    )
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        # As soon as a child claims the job it dies, as one running out of memory would.
+        _wait(job, lambda j, n=attempt: j.attempts == n, f"attempt {attempt}")
+        (child,) = _children(gpu_worker.pid)
+        os.kill(child, signal.SIGKILL)
+
+    job = _wait(job, lambda j: j.status == JobStatus.FAILED, "the failure")
+    assert job.attempts == MAX_ATTEMPTS
+    assert "WorkerLost" in job.error and f"each of {MAX_ATTEMPTS} attempts" in job.error
+    time.sleep(LEASE_SECONDS + 2)  # longer than a lease: nothing claims it again
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (JobStatus.FAILED, MAX_ATTEMPTS)
 
 
 def test_a_job_nobody_renews_for_two_leases_is_failed_and_can_be_retried(settings):

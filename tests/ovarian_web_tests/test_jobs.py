@@ -8,9 +8,10 @@ from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
 from annotation.models import DemoDataJob
+from ovarian_web.celery import app
 from ovarian_web.consumers import JobConsumer
-from ovarian_web.jobs import ProgressReporter, job_claim, job_fail, job_retry
-from ovarian_web.models import JobStatus
+from ovarian_web.jobs import ProgressReporter, job_claim, job_fail, job_retry, job_task_name
+from ovarian_web.models import JobStatus, job_models
 from ovarian_web.roles import Role
 from tests.factories import UserFactory
 
@@ -39,6 +40,34 @@ def test_a_running_job_whose_worker_died_is_claimed_again_after_its_lease(settin
     assert job_claim(DemoDataJob, fresh.pk) is None
     claimed = job_claim(DemoDataJob, stale.pk)
     assert claimed is not None and claimed.attempts == 1
+
+
+@pytest.mark.django_db
+def test_a_job_whose_worker_died_at_every_attempt_is_failed_with_the_reason(settings):
+    settings.JOB_LEASE_SECONDS = 60
+    settings.JOB_MAX_ATTEMPTS = 2
+    expired = timezone.now() - timedelta(seconds=61)
+    job = DemoDataJob.objects.create(
+        patients=1, seed=1, status=JobStatus.RUNNING, leased_at=expired, attempts=1
+    )
+    assert job_claim(DemoDataJob, job.pk) is not None  # the second attempt
+    DemoDataJob.objects.filter(pk=job.pk).update(leased_at=expired)  # its worker died again
+    assert job_claim(DemoDataJob, job.pk) is None
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (JobStatus.FAILED, 2)
+    assert "WorkerLost" in job.error and "each of 2 attempts" in job.error
+    job_retry(job)  # by hand: a fresh set of attempts
+    claimed = job_claim(DemoDataJob, job.pk)
+    assert claimed is not None and claimed.attempts == 1
+
+
+def test_every_kind_of_job_names_its_task():
+    import annotation.tasks  # noqa: F401  (registers the tasks)
+    import inference.tasks  # noqa: F401
+
+    names = [job_task_name(model) for model in job_models()]
+    assert len(names) >= 5
+    assert all(name in app.tasks for name in names)
 
 
 @pytest.mark.django_db
