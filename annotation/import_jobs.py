@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils.text import get_valid_filename
 
 from ovarian_web.jobs import ProgressReporter, job_claim, job_fail, job_finish
+from ovarian_web.models import JobStatus
 
 from . import services
 from .importing import ImportFailure, import_paths
@@ -58,15 +59,26 @@ def _safe_relative(name: str) -> Path:
     return Path(*[get_valid_filename(part) for part in parts])
 
 
+def _closed(job: ImportJob) -> UploadError:
+    if job.status == JobStatus.FAILED:
+        return UploadError(f"this import is closed ({job.error}); start a new one")
+    return UploadError("this import has started; start a new one for more files")
+
+
 def import_job_receive(*, job: ImportJob, name: str, chunks) -> Path:
     """Store one uploaded file of a receiving job under its relative name."""
     if not job.receiving:
-        raise UploadError("this import has started; start a new one for more files")
+        raise _closed(job)
     target = Path(job.upload_dir) / _safe_relative(name)
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("wb") as sink:
         for chunk in chunks:
             sink.write(chunk)
+    if not ImportJob.objects.filter(pk=job.pk, receiving=True).exists():
+        # The retention sweep closed the job while this file arrived: keep nothing of it.
+        upload_files_remove(job)
+        job.refresh_from_db()
+        raise _closed(job)
     return target
 
 
@@ -76,9 +88,24 @@ def import_job_start(*, job: ImportJob) -> None:
         receiving=False, message="Queued"
     )
     if not updated:
+        job.refresh_from_db()
+        if job.status == JobStatus.FAILED:
+            raise _closed(job)
         raise UploadError("this import has already started")
     job.refresh_from_db()
     _enqueue(job)
+
+
+def upload_files_remove(job: ImportJob) -> bool:
+    """Delete the job's uploaded files (never anything outside UPLOAD_DIR); True if any were
+    there. The files hold whole DICOM headers, so they must not outlive their import."""
+    if not job.upload_dir:
+        return False
+    folder = Path(job.upload_dir).resolve()
+    if not folder.is_relative_to(Path(settings.UPLOAD_DIR).resolve()) or not folder.exists():
+        return False
+    shutil.rmtree(folder, ignore_errors=True)
+    return True
 
 
 def import_job_execute(*, job_id: int) -> None:
@@ -100,18 +127,35 @@ def import_job_execute(*, job_id: int) -> None:
             for exam_id in sorted(report.exam_ids):
                 services.exam_mark_complete(exam_id=exam_id)
     except ImportFailure as error:
+        upload_files_remove(job)  # a failed import is not retried: its files go now
         job_fail(job, error)
         return
     except Exception as error:
+        upload_files_remove(job)
         job_fail(job, error)
         raise
-    if job.upload_dir:
-        shutil.rmtree(job.upload_dir, ignore_errors=True)
+    upload_files_remove(job)
     job_finish(
         job,
         message=(
             f"{report.imported} imported, {report.duplicates} already present, "
             f"{len(report.failed)} refused"
         ),
-        report=report.as_dict(),
+        report=_as_sent(report.as_dict(), job.upload_dir),
     )
+
+
+def _as_sent(report: dict, upload_dir: str) -> dict:
+    """The report with uploaded files named as the client sent them (without our folder)."""
+    if not upload_dir:
+        return report
+    folder = str(Path(upload_dir)) + "/"
+    report["failed"] = [
+        {
+            **failure,
+            "file": str(failure.get("file", "")).removeprefix(folder),
+            "error": str(failure.get("error", "")).replace(folder, ""),
+        }
+        for failure in report["failed"]
+    ]
+    return report

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
@@ -15,4 +16,6 @@ def import_new(request: HttpRequest) -> HttpResponse:
 @role_required(*IMPORT_ROLES)
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ImportJob.objects.select_related("center", "created_by"), pk=pk)
-    return render(request, "annotation/import_detail.html", {"job": job})
+    report = job.report_for(request.user)  # file paths for the uploader only
+    context = {"job": job, "report": report, "path_days": settings.IMPORT_REPORT_PATH_DAYS}
+    return render(request, "annotation/import_detail.html", context)

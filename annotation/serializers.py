@@ -171,6 +171,13 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "finished_at",
         ]
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        # The refused files' paths (often patient IDs) for the uploader only.
+        data["report"] = instance.report_for(getattr(request, "user", None))
+        return data
+
 
 class ImportFilesSerializer(serializers.Serializer):
     files = serializers.ListField(child=serializers.FileField(), allow_empty=False)

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from annotation.import_retention import import_retention_sweep
 from ovarian_web.jobs import jobs_sweep
 from ovarian_web.models import JobStatus, job_models
 
@@ -95,6 +96,8 @@ def _start_heartbeat(sender=None, **kwargs) -> None:
             try:
                 heartbeat(name, queues)
                 jobs_sweep()  # jobs whose worker died with their message, and unsent ones
+                if "default" in queues:  # the import workers, which see UPLOAD_DIR
+                    import_retention_sweep()
             except Exception as error:  # cache or database briefly away: try next beat
                 log.warning("worker heartbeat failed: %s", error)
             finally:

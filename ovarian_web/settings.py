@@ -241,6 +241,10 @@ UPLOAD_DIR = Path(env_str("UPLOAD_DIR", str(VAR_DIR / "uploads")))
 IMPORT_MAX_IMAGE_PIXELS = env_int("IMPORT_MAX_IMAGE_PIXELS", 100_000_000, minimum=1)
 IMPORT_MAX_ARCHIVE_BYTES = env_int("IMPORT_MAX_ARCHIVE_BYTES", 8 * 1024**3, minimum=1)
 IMPORT_WORKERS = env_int("IMPORT_WORKERS", 2, minimum=1)
+# Uploaded files of an import never started are deleted this long after it was created (a
+# failed import's at once); a report's file paths (often patient IDs) this long after it ended.
+IMPORT_UPLOAD_RETENTION_HOURS = env_int("IMPORT_UPLOAD_RETENTION_HOURS", 24, minimum=1)
+IMPORT_REPORT_PATH_DAYS = env_int("IMPORT_REPORT_PATH_DAYS", 30, minimum=1)
 # Upload caps, checked before a file is kept: one file, and all the files of one import.
 IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", 1024**3, minimum=1)
 IMPORT_MAX_IMPORT_BYTES = env_int("IMPORT_MAX_IMPORT_BYTES", 20 * 1024**3, minimum=1)

@@ -36,6 +36,11 @@ class ImportJob(Job):
     upload_dir = models.CharField(max_length=500, blank=True)
     paths = models.JSONField(default=list, blank=True)
     report = models.JSONField(default=dict, blank=True)
+    paths_purged_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the file paths (which may name patients) left the report and paths.",
+    )
 
     class Meta(Job.Meta):
         pass
@@ -43,10 +48,35 @@ class ImportJob(Job):
     def __str__(self) -> str:
         return f"Import {self.pk} ({self.get_source_display()}) — {self.status}"
 
+    def report_for(self, user) -> dict:
+        """The report as `user` may see it: the client's file paths (folder names are often
+        patient IDs and accession numbers) only for the uploader; a placeholder for others."""
+        if user is not None and self.created_by_id is not None and user.pk == self.created_by_id:
+            return self.report
+        failed = self.report.get("failed") or []
+        return {
+            **self.report,
+            "failed": [
+                file_hidden(failure, f"file {number} (shown to the uploader only)")
+                for number, failure in enumerate(failed, start=1)
+            ],
+        }
+
     @property
     def description(self) -> str:
         where = f", new exams under {self.center.code}" if self.center_id else ""
         return f"Import #{self.pk} ({self.get_source_display().lower()}{where})"
+
+
+def file_hidden(failure: dict, placeholder: str) -> dict:
+    """A refused file's report entry with its path, also where the reason quotes it, replaced."""
+    name = str(failure.get("file", ""))
+    error = str(failure.get("error", ""))
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    for shown in (name, base if len(base) > 3 else ""):  # "1" would mangle the reason
+        if shown:
+            error = error.replace(shown, placeholder)
+    return {**failure, "file": placeholder, "error": error}
 
 
 class DemoDataJob(Job):
