@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db.models import Prefetch
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, status, viewsets
 from rest_framework import serializers as drf_serializers
 from rest_framework.decorators import action
@@ -10,6 +10,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from ovarian_web.query_params import query_params
 from ovarian_web.roles import (
     CLINICAL_DATA_ROLES,
     IMAGE_ROLES,
@@ -22,7 +23,7 @@ from ovarian_web.roles import (
 from . import selectors, serializers
 from .demo import demo_data_job_create
 from .import_jobs import UploadError, import_job_create, import_job_receive, import_job_start
-from .models import Center, DemoDataJob, Image, ImportJob, ImportSource
+from .models import Center, DemoDataJob, Image, ImportJob, ImportSource, PathologyOutcome
 
 
 def _received_bytes(job: ImportJob) -> int:
@@ -52,6 +53,22 @@ class CenterViewSet(viewsets.ReadOnlyModelViewSet):
     allowed_roles = CLINICAL_DATA_ROLES
 
 
+class CenterQuery(drf_serializers.Serializer):
+    center = drf_serializers.SlugField(
+        max_length=16, required=False, allow_blank=True, help_text="Centre code."
+    )
+
+
+class ExamQuery(CenterQuery):
+    outcome = drf_serializers.ChoiceField(
+        choices=["none", *PathologyOutcome.values],
+        required=False,
+        allow_blank=True,
+        help_text="The pathology outcome; `none`: exams without pathology.",
+    )
+
+
+@extend_schema_view(list=extend_schema(parameters=[ExamQuery]))
 class ExamViewSet(viewsets.ReadOnlyModelViewSet):
     """Exams with report, pathology and lesion features: the clinical roles only."""
 
@@ -60,13 +77,14 @@ class ExamViewSet(viewsets.ReadOnlyModelViewSet):
     allowed_roles = CLINICAL_DATA_ROLES
 
     def get_queryset(self):
+        query = query_params(self.request, ExamQuery)
         exams = selectors.exam_list(
-            center=self.request.query_params.get("center", ""),
-            outcome=self.request.query_params.get("outcome", ""),
+            center=query.get("center", ""), outcome=query.get("outcome", "")
         )
         return exams.prefetch_related(Prefetch("images", queryset=Image.objects.only("id", "exam")))
 
 
+@extend_schema_view(list=extend_schema(parameters=[CenterQuery]))
 class ImageViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = serializers.ImageSerializer
     permission_classes = [IsAuthenticated, HasRole]
@@ -75,7 +93,7 @@ class ImageViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return selectors.image_list(
             user=self.request.user,
-            center=self.request.query_params.get("center", ""),
+            center=query_params(self.request, CenterQuery).get("center", ""),
             first_frames=False,
         )
 

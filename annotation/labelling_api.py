@@ -3,7 +3,7 @@
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import BasePermission
@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from ovarian_web.access_log import access_log_record
 from ovarian_web.models import AccessAction
+from ovarian_web.query_params import MAX_ID, IdField, query_params
 from ovarian_web.roles import Role, has_role
 
 from . import label_stats, labelling, labelling_sql
@@ -127,9 +128,17 @@ def _exclude_ids(value) -> tuple[int, ...] | None:
     """Label ids the client already holds (prefetching); None when malformed."""
     if value is None:
         return ()
-    if not isinstance(value, list) or not all(isinstance(pk, int) for pk in value):
+    if not isinstance(value, list) or not all(type(pk) is int and 0 < pk <= MAX_ID for pk in value):
         return None
     return tuple(value)
+
+
+def _sql_id(value: int) -> int:
+    """A path id for the labelling SQL (the ORM checks this itself): past the key range it
+    names nothing, and the database driver would refuse it."""
+    if value > MAX_ID:
+        raise Http404("No such object")
+    return value
 
 
 def _set_for(request, set_id: int) -> AnnotationSet:
@@ -177,7 +186,7 @@ def labelling_next(request, set_id: int):
         return Response({"detail": "exclude is a list of label ids"}, status=400)
     try:  # the service checks that the set exists and the reader is on it
         label, progress = labelling.label_next_with_progress(
-            annotation_set_id=set_id, reader=request.user, exclude=exclude
+            annotation_set_id=_sql_id(set_id), reader=request.user, exclude=exclude
         )
     except labelling.LabellingError:
         raise Http404("No such set among yours") from None
@@ -226,7 +235,7 @@ def labelling_submit(request, pk: int):
     if exclude is None:
         return Response({"detail": "exclude is a list of label ids"}, status=400)
     try:
-        label, _ = labelling.label_submit(label_id=pk, user=request.user, answers=answers)
+        label, _ = labelling.label_submit(label_id=_sql_id(pk), user=request.user, answers=answers)
     except Label.DoesNotExist:
         # Another reader's label is simply not there for you: 404, never 403 with a hint.
         raise Http404("No such label among yours") from None
@@ -259,14 +268,19 @@ def labelling_submit(request, pk: int):
     return Response(data)
 
 
-@extend_schema(responses={200: dict, 404: None})
+class HistoryQuery(serializers.Serializer):
+    before = IdField(
+        required=False, allow_null=True, help_text="one of your label ids: the label before it"
+    )
+
+
+@extend_schema(parameters=[HistoryQuery], responses={200: dict, 400: dict, 404: None})
 @api_view(["GET"])
 @permission_classes([IsRadiologist])
 def labelling_history(request, set_id: int):
     annotation_set = _set_for(request, set_id)
-    before = None
-    if request.query_params.get("before"):
-        before = _own_label(request, int(request.query_params["before"]))
+    before_id = query_params(request, HistoryQuery).get("before")
+    before = None if before_id is None else _own_label(request, before_id)
     label = labelling.label_previous(
         annotation_set=annotation_set, reader=request.user, before=before
     )
@@ -301,9 +315,14 @@ EXPORTS = {
 }
 
 
+class ExportQuery(serializers.Serializer):
+    def get_fields(self) -> dict:
+        # Not "format": DRF reads that one to choose a renderer. ("as" is a Python keyword.)
+        return {"as": serializers.ChoiceField(choices=["json", "csv"], default="json")}
+
+
 @extend_schema(
-    # Not "format": DRF reads that one to choose a renderer.
-    parameters=[OpenApiParameter("as", str, enum=["json", "csv"], default="json")],
+    parameters=[ExportQuery],
     responses={200: dict},
     description="Every answer (`labels`) or the consensus per image (`consensus`) of a set; "
     "columns as in docs/labels_export.md.",
@@ -311,6 +330,7 @@ EXPORTS = {
 @api_view(["GET"])
 @permission_classes([IsCoordinator])
 def annotation_set_export(request, set_id: int, what: str):
+    fmt = query_params(request, ExportQuery)["as"]
     annotation_set = get_object_or_404(AnnotationSet, pk=set_id)
     if what not in EXPORTS:
         raise Http404("labels or consensus")
@@ -321,7 +341,7 @@ def annotation_set_export(request, set_id: int, what: str):
         action=AccessAction.EXPORT_DOWNLOADED,
         target=f"set-{annotation_set.pk}-{what} (API)",
     )
-    if request.query_params.get("as") == "csv":
+    if fmt == "csv":
         return set_export_table(rows, columns, "csv", f"set-{annotation_set.pk}-{what}")
     return Response(rows)
 

@@ -4,13 +4,14 @@ radiologists, who read exams without the AI."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.models import Exam
+from ovarian_web.query_params import IdField, query_params
 from ovarian_web.roles import HasRole
 
 from . import reports
@@ -110,9 +111,7 @@ class ExamAIStatusSerializer(serializers.Serializer):
 
 
 class ScoringRequestSerializer(serializers.Serializer):
-    exam_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), min_length=1, max_length=10000
-    )
+    exam_ids = serializers.ListField(child=IdField(), min_length=1, max_length=10000)
 
 
 class ScoringJobSerializer(serializers.ModelSerializer):
@@ -138,11 +137,19 @@ class ScoringJobSerializer(serializers.ModelSerializer):
         ]
 
 
-_ENSEMBLE = OpenApiParameter(
-    "ensemble",
-    int,
-    description="Results of this ensemble instead of the one in service (never mixed).",
-)
+class EnsembleQuery(serializers.Serializer):
+    ensemble = IdField(
+        required=False,
+        allow_null=True,
+        help_text="Results of this ensemble instead of the one in service (never mixed).",
+    )
+
+
+class ResultListQuery(EnsembleQuery):
+    center = serializers.SlugField(max_length=16, required=False, help_text="Centre code.")
+    date_from = serializers.DateField(required=False, help_text="Exams on or after.")
+    date_to = serializers.DateField(required=False, help_text="Exams on or before.")
+    status = serializers.ChoiceField(choices=ResultStatus.values, required=False)
 
 
 class _ResultRoles:
@@ -151,21 +158,15 @@ class _ResultRoles:
 
 
 def _ensemble(request) -> Ensemble | None:
-    value = request.query_params.get("ensemble", "")
+    ensemble_id = query_params(request, EnsembleQuery).get("ensemble")
     try:
-        return reports.ensemble_for_report(int(value) if value else None)
-    except (ValueError, Ensemble.DoesNotExist):
+        return reports.ensemble_for_report(ensemble_id)
+    except Ensemble.DoesNotExist:
         raise serializers.ValidationError({"ensemble": "no such ensemble"}) from None
 
 
 @extend_schema(
-    parameters=[
-        _ENSEMBLE,
-        OpenApiParameter("center", str, description="Centre code."),
-        OpenApiParameter("date_from", OpenApiTypes.DATE, description="Exams on or after."),
-        OpenApiParameter("date_to", OpenApiTypes.DATE, description="Exams on or before."),
-        OpenApiParameter("status", str, enum=ResultStatus.values),
-    ],
+    parameters=[ResultListQuery],
     description="Stored results of one ensemble (by default the one in service), newest exams "
     "first. Per-image probabilities and heatmaps are in each exam's result.",
 )
@@ -173,24 +174,19 @@ class ExamResultList(_ResultRoles, generics.ListAPIView):
     serializer_class = ExamResultSerializer
 
     def get_queryset(self):
-        params = self.request.query_params
+        params = query_params(self.request, ResultListQuery)
         ensemble = _ensemble(self.request)
         if ensemble is None:
             return ExamResult.objects.none()
-        dates = serializers.DateField(required=False, allow_null=True)
         results = ExamResult.objects.filter(ensemble=ensemble).select_related(
             "exam__patient", "exam__center", "ensemble__resnet", "ensemble__darknet"
         )
         if params.get("center"):
             results = results.filter(exam__center__code=params["center"])
         if params.get("date_from"):
-            results = results.filter(
-                exam__exam_date__gte=dates.to_internal_value(params["date_from"])
-            )
+            results = results.filter(exam__exam_date__gte=params["date_from"])
         if params.get("date_to"):
-            results = results.filter(
-                exam__exam_date__lte=dates.to_internal_value(params["date_to"])
-            )
+            results = results.filter(exam__exam_date__lte=params["date_to"])
         if params.get("status"):
             results = results.filter(status=params["status"])
         return results.order_by("-exam__exam_date", "-exam_id")
@@ -198,7 +194,7 @@ class ExamResultList(_ResultRoles, generics.ListAPIView):
 
 class ExamResultDetail(_ResultRoles, APIView):
     @extend_schema(
-        parameters=[_ENSEMBLE],
+        parameters=[EnsembleQuery],
         responses={200: ExamAIStatusSerializer},
         description="An exam's AI status and result: θ per model, Θ, the decision at the "
         "ensemble's threshold, each scored image's probabilities with a signed heatmap "

@@ -2,12 +2,13 @@
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
+from ovarian_web.query_params import query_params
 from ovarian_web.roles import Role, has_role
 
 from .models import ImportedReaderStudy
@@ -21,20 +22,19 @@ class IsStudyCoordinator(BasePermission):
         return has_role(request.user, Role.COORDINATOR, Role.ADMINISTRATOR)
 
 
+class ResultOptionsQuery(serializers.Serializer):
+    covariance = serializers.ChoiceField(
+        choices=list(COVARIANCES),
+        default="jackknife",
+        help_text="AUC error covariance of the MRMC analysis (default jackknife)",
+    )
+    complete_only = serializers.BooleanField(
+        default=False, help_text="analyse only the complete part of an incomplete design"
+    )
+
+
 @extend_schema(
-    parameters=[
-        OpenApiParameter(
-            "covariance",
-            str,
-            enum=list(COVARIANCES),
-            description="AUC error covariance of the MRMC analysis (default jackknife)",
-        ),
-        OpenApiParameter(
-            "complete_only",
-            bool,
-            description="analyse only the complete part of an incomplete design",
-        ),
-    ],
+    parameters=[ResultOptionsQuery],
     responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
     description=(
         "The results document of an imported reader study (the same JSON as "
@@ -44,11 +44,10 @@ class IsStudyCoordinator(BasePermission):
 @api_view(["GET"])
 @permission_classes([IsStudyCoordinator])
 def reader_study_results_api(request, name: str):
+    options = query_params(request, ResultOptionsQuery)
     study = get_object_or_404(ImportedReaderStudy, name=name)
-    covariance = request.query_params.get("covariance", "jackknife")
-    complete_only = request.query_params.get("complete_only", "").lower() in ("1", "true", "yes")
     try:
-        document = reader_study_results(study, covariance=covariance, complete_only=complete_only)
+        document = reader_study_results(study, **options)
     except ReaderStudyResultsError as error:
         return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
     return Response(document)

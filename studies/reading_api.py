@@ -10,12 +10,13 @@ a `detail` saying why: 400 a malformed or incomplete answer (`missing` names the
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
+from ovarian_web.query_params import IdField, query_params
 from ovarian_web.roles import Role, has_role
 
 from .models import ReaderStudy
@@ -136,8 +137,12 @@ def reading_next_api(request, pk: int):
     return Response(payload)
 
 
+class HistoryQuery(serializers.Serializer):
+    before = IdField(required=False, allow_null=True, help_text="a case reading id of the session")
+
+
 @extend_schema(
-    parameters=[OpenApiParameter("before", int, description="a case reading id of the session")],
+    parameters=[HistoryQuery],
     responses={200: CASE, 403: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
     description="Going back (where the study allows it and while it is open for reading): "
     "the answered case before `before`, or the last answered. " + CASE_DOC,
@@ -146,13 +151,8 @@ def reading_next_api(request, pk: int):
 @permission_classes([IsRadiologist])
 def reading_history(request, pk: int):
     session = reader_session(session_id=pk, reader=request.user)
-    before = None
-    if request.query_params.get("before"):
-        try:
-            before_id = int(request.query_params["before"])
-        except ValueError:
-            return Response({"detail": "before must be a case reading id"}, status=400)
-        before = get_object_or_404(session.readings, pk=before_id)
+    before_id = query_params(request, HistoryQuery).get("before")
+    before = None if before_id is None else get_object_or_404(session.readings, pk=before_id)
     try:
         reading = reading_previous(session=session, before=before)
     except ReadingError as error:

@@ -7,18 +7,19 @@ import io
 from django.db.models import Count
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes, renderer_classes
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from ovarian_web.csv_cells import csv_writer
+from ovarian_web.query_params import query_params
 
-from ..api import IsStudyCoordinator
+from ..api import IsStudyCoordinator, ResultOptionsQuery
 from ..models import ImportedReaderStudy
-from ..results import COVARIANCES, ReaderStudyResultsError, source_results
-from .common import _designed_source, _imported_source, _options
+from ..results import ReaderStudyResultsError, source_results
+from .common import _designed_source, _imported_source
 from .downloads import _download
 
 
@@ -37,17 +38,7 @@ class CsvRenderer(BaseRenderer):
         return data
 
 
-OPTIONS = [
-    OpenApiParameter(
-        "covariance",
-        str,
-        enum=list(COVARIANCES),
-        description="AUC error covariance of the MRMC analysis (default jackknife)",
-    ),
-    OpenApiParameter(
-        "complete_only", bool, description="analyse only the complete part of an incomplete design"
-    ),
-]
+OPTIONS = [ResultOptionsQuery]
 ERROR = inline_serializer("ResultsError", {"detail": serializers.CharField()})
 
 
@@ -86,19 +77,19 @@ def imported_study_list_api(request):
 
 
 def _api_document(loader, request, pk: int):
+    options = query_params(request, ResultOptionsQuery)
     _, source = loader(pk)
-    covariance, complete_only = _options(request.query_params)
     try:
-        return Response(source_results(source, covariance=covariance, complete_only=complete_only))
+        return Response(source_results(source, **options))
     except ReaderStudyResultsError as error:
         return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
 
 
 def _api_csv(loader, request, pk: int, what: str):
+    options = query_params(request, ResultOptionsQuery)
     _, source = loader(pk)
-    covariance, complete_only = _options(request.query_params)
     try:
-        return _download(source, what, covariance, complete_only)
+        return _download(source, what, options["covariance"], options["complete_only"])
     except ReaderStudyResultsError as error:
         return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
 
