@@ -14,9 +14,9 @@ and refused at results time unless the complete part is asked for.
 A case that is an accession number is never stored in clear: it becomes the exam's
 pseudonymous key (`annotation.identity.accession_key`, the `Exam.accession_key` of that exam,
 so the study's cases match its exams) and the number itself is kept only encrypted with
-IDENTIFIER_KEY (`case_encrypted`), readable by clinicians and administrators. A case is taken
-for an accession number when an exam has it, or for every case when the importer says so
-(`accession_cases`: exams not imported yet).
+IDENTIFIER_KEY (`case_encrypted`), read back by clinicians and administrators only
+(`case_accession_number`). A case is taken for an accession number when an exam has it, or
+for every case when the importer says so (`accession_cases`: exams not imported yet).
 """
 
 from __future__ import annotations
@@ -220,8 +220,9 @@ def case_pseudonyms(cases: set[str], *, accession_cases: bool = False) -> dict[s
 
 
 def case_accession_number(*, reading: ImportedReading, user) -> str:
-    """The accession number behind a pseudonymised case, for clinicians and administrators;
-    "" for other roles and for cases stored as written."""
+    """The accession number behind a pseudonymised case, for clinicians and administrators
+    (as the exam's own); "" for other roles and for cases stored as written. Raises
+    IdentifierError when IDENTIFIER_KEY is not the one it was encrypted with."""
     if not reading.case_encrypted or not has_role(user, *IDENTIFIER_ROLES):
         return ""
     return decrypt_identifiers(reading.case_encrypted).get("accession_number", "")
