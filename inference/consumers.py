@@ -5,6 +5,7 @@ from ovarian_web.roles import has_role
 
 from .live import EXAM_RESULTS_GROUP
 from .reports import RESULT_ROLES
+from .selectors import ai_live_allowed
 
 
 class ExamResultConsumer(AsyncJsonWebsocketConsumer):
@@ -23,4 +24,10 @@ class ExamResultConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_discard(EXAM_RESULTS_GROUP, self.channel_name)
 
     async def exam_result(self, event: dict) -> None:
-        await self.send_json({"type": "exam.result", "row": event["payload"]})
+        # A reader-study reader gets no live row for an exam they read without AI there:
+        # the row carries the AI output (a reload shows what they may see).
+        allowed = await database_sync_to_async(ai_live_allowed)(
+            self.scope["user"], event["payload"]["exam_id"]
+        )
+        if allowed:
+            await self.send_json({"type": "exam.result", "row": event["payload"]})

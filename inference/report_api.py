@@ -1,6 +1,7 @@
 """Exam results over the API: ask for scores, read results with per-image probabilities and
 signed heatmap addresses. For clinicians, coordinators and administrators; never for
-radiologists, who read exams without the AI."""
+radiologists, who read exams without the AI; and, for a user who also reads in a reader study,
+never the exams they read without AI there (`selectors.ai_release`)."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -14,7 +15,7 @@ from annotation.models import Exam
 from ovarian_web.query_params import IdField, query_params
 from ovarian_web.roles import HasRole
 
-from . import reports
+from . import reports, selectors
 from .inference_jobs import NoModelInService
 from .models import Ensemble, ExamResult, InferenceJob, ResultStatus
 from .reports import RESULT_ROLES, SCORE_ROLES
@@ -189,24 +190,35 @@ class ExamResultList(_ResultRoles, generics.ListAPIView):
             results = results.filter(exam__exam_date__lte=params["date_to"])
         if params.get("status"):
             results = results.filter(status=params["status"])
-        return results.order_by("-exam__exam_date", "-exam_id")
+        withheld = selectors.ai_withheld(self.request.user)
+        return results.exclude(exam_id__in=list(withheld)).order_by("-exam__exam_date", "-exam_id")
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        rows = response.data.get("results", []) if isinstance(response.data, dict) else []
+        selectors.ai_release(request.user, [row["exam_id"] for row in rows])
+        return response
 
 
 class ExamResultDetail(_ResultRoles, APIView):
     @extend_schema(
         parameters=[EnsembleQuery],
-        responses={200: ExamAIStatusSerializer},
+        responses={200: ExamAIStatusSerializer, 403: OpenApiTypes.OBJECT},
         description="An exam's AI status and result: θ per model, Θ, the decision at the "
         "ensemble's threshold, each scored image's probabilities with a signed heatmap "
         "address, and the images left out with the reason. Without a result yet, `status` "
-        "says why (arriving, scoring, waiting) and `result` is null.",
+        "says why (arriving, scoring, waiting) and `result` is null. 403 with the reason for "
+        "a user who reads the exam without AI in a reader study, until that reading is in.",
     )
     def get(self, request, exam_id: int):
         get_object_or_404(Exam, pk=exam_id)
         ensemble = _ensemble(request)
-        report = reports.exam_report(
-            exam_id=exam_id, ensemble_id=ensemble.pk if ensemble else None, user=request.user
-        )
+        try:
+            report = reports.exam_report(
+                exam_id=exam_id, ensemble_id=ensemble.pk if ensemble else None, user=request.user
+            )
+        except reports.AIWithheldError as error:
+            return Response({"detail": str(error)}, status=status.HTTP_403_FORBIDDEN)
         images = []
         for entry in report.images:
             row = {k: v for k, v in entry.items() if k not in ("image", "hidden", "drove")}

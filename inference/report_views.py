@@ -3,6 +3,7 @@ and the coordinators' list of disagreements."""
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,7 +18,7 @@ from ovarian_web.access_log import access_log_record
 from ovarian_web.models import AccessAction
 from ovarian_web.roles import IDENTIFIER_ROLES, has_role, role_required
 
-from . import dicom_export, reports
+from . import dicom_export, reports, selectors
 from .inference_jobs import NoModelInService
 from .models import Agreement, ClinicianReview, Ensemble, ResultStatus
 from .reports import DISAGREEMENT_ROLES, RESULT_ROLES, REVIEW_ROLES, SCORE_ROLES
@@ -60,7 +61,7 @@ def _worklist_page(request: HttpRequest, form: WorklistFilterForm, **extra) -> d
     return {
         "form": form,
         "page": page,
-        "rows": reports.worklist_rows(page.object_list),
+        "rows": reports.worklist_rows(page.object_list, viewer=request.user),
         "filters": filters,
         "can_search": has_role(request.user, *IDENTIFIER_ROLES),
         "search_form": PatientFindForm(),
@@ -118,6 +119,8 @@ def _report(request: HttpRequest, pk: int) -> reports.ExamReport:
         raise Http404("No such exam") from None
     except Ensemble.DoesNotExist:
         raise Http404("No such model ensemble") from None
+    except reports.AIWithheldError as error:
+        raise PermissionDenied(str(error)) from None
 
 
 def _report_context(request: HttpRequest, report: reports.ExamReport, **extra) -> dict:
@@ -228,5 +231,8 @@ def report_dicom(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
 @require_GET
 @role_required(*DISAGREEMENT_ROLES)
 def disagreements(request: HttpRequest) -> HttpResponse:
-    page = Paginator(reports.disagreement_list(), 50).get_page(request.GET.get("page"))
+    page = Paginator(reports.disagreement_list(viewer=request.user), 50).get_page(
+        request.GET.get("page")
+    )
+    selectors.ai_release(request.user, [review.result.exam_id for review in page])
     return render(request, "inference/disagreements.html", {"page": page})

@@ -29,7 +29,9 @@ from .models import (
 )
 
 # Who may read results (pages, API, DICOM export): the clinical roles, never radiologists,
-# who must read exams without the AI unless a reader study shows it to them.
+# who must read exams without the AI unless a reader study shows it to them. A user with one
+# of these roles who also reads in a reader study is kept from the AI output of the exams
+# they read without AI (`selectors.ai_release`), on every page and API here.
 RESULT_ROLES = (Role.CLINICIAN, Role.COORDINATOR, Role.ADMINISTRATOR)
 SCORE_ROLES = RESULT_ROLES
 # Sign-off is a clinical act: clinicians only.
@@ -49,6 +51,11 @@ class ExamStatus(models.TextChoices):
     SCORING = "scoring", "Scoring"
     SCORED = "scored", "Scored"
     NOT_SCORABLE = "not_scorable", "Not scorable"
+    WITHHELD = "withheld", "Withheld: you read it in a reader study"
+
+
+class AIWithheldError(PermissionError):
+    """The viewer reads this exam without AI in a reader study; the message says so."""
 
 
 def active_scoring_jobs() -> dict[int, int]:
@@ -115,10 +122,12 @@ def worklist_exams(
     return exams
 
 
-def worklist_rows(exams, ensemble: Ensemble | None = None) -> list[WorklistRow]:
+def worklist_rows(exams, ensemble: Ensemble | None = None, viewer=None) -> list[WorklistRow]:
     """Rows for the given exams with the results of one ensemble (by default the one in
-    service); two queries whatever the number of exams."""
+    service); a few queries whatever the number of exams. With a `viewer`, the exams whose
+    AI output they may not see now are rows without a result ("withheld")."""
     exams = list(exams)
+    withheld = selectors.ai_release(viewer, [exam.pk for exam in exams]) if viewer else {}
     ensemble = ensemble or selectors.ensemble_in_service()
     results: dict[int, ExamResult] = {}
     if ensemble is not None:
@@ -127,6 +136,9 @@ def worklist_rows(exams, ensemble: Ensemble | None = None) -> list[WorklistRow]:
     jobs = active_scoring_jobs()
     rows = []
     for exam in exams:
+        if exam.pk in withheld:
+            rows.append(WorklistRow(exam, ExamStatus.WITHHELD))
+            continue
         result, job_id = results.get(exam.pk), jobs.get(exam.pk)
         rows.append(WorklistRow(exam, exam_status(exam, result, job_id), result, job_id))
     return rows
@@ -191,8 +203,9 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f}%"
 
 
-def image_contributions(result: ExamResult) -> list[dict]:
-    """Each used image with its probabilities, heatmap addresses and its share of Θ.
+def image_contributions(result: ExamResult, *, viewer_id: int | None = None) -> list[dict]:
+    """Each used image with its probabilities, heatmap addresses (for `viewer_id`, none
+    without one) and its share of Θ.
 
     An image adds w_R·(−ln(1−p_R)) + w_D·(−ln(1−p_D)), divided by n, to Θ; `share` is that
     part over the sum of all parts (the shares add up to 1). Sorted by share, largest first:
@@ -200,7 +213,7 @@ def image_contributions(result: ExamResult) -> list[dict]:
     first half of Θ.
     """
     ensemble = result.ensemble
-    images = selectors.result_images(result)
+    images = selectors.result_images(result, viewer_id=viewer_id)
     for entry in images:
         resnet = entry.get("resnet_probability", 0.0)
         darknet = entry.get("darknet_probability", 0.0)
@@ -336,8 +349,21 @@ class ExamReport:
 def exam_report(*, exam_id: int, ensemble_id: int | None = None, user=None) -> ExamReport:
     """Everything the report page shows. Exam.DoesNotExist / Ensemble.DoesNotExist when the
     exam or the named ensemble is unknown. Images flagged as identifying stay hidden from
-    everyone but administrators (`hidden` on the image entries)."""
+    everyone but administrators (`hidden` on the image entries).
+
+    With a `user`: AIWithheldError when they may not see this exam's AI output now (a
+    reader-study reader), and earlier exams withheld from them show no score on the
+    timeline; the showing is recorded (`selectors.ai_release`).
+    """
     exam = Exam.objects.select_related("patient", "center", "pathology").get(pk=exam_id)
+    history = list(
+        Exam.objects.filter(patient=exam.patient, exam_date__lte=exam.exam_date).order_by(
+            "exam_date", "pk"
+        )
+    )
+    withheld = selectors.ai_release(user, {exam.pk, *(e.pk for e in history)}) if user else {}
+    if exam.pk in withheld:
+        raise AIWithheldError(f"The AI output of this exam is withheld: {withheld[exam.pk]}.")
     ensemble = ensemble_for_report(ensemble_id)
     result = selectors.exam_result(exam.pk, ensemble) if ensemble is not None else None
     job_id = None if result is not None else active_scoring_jobs().get(exam.pk)
@@ -351,7 +377,11 @@ def exam_report(*, exam_id: int, ensemble_id: int | None = None, user=None) -> E
         ca125=ca125_for_exam(exam, list(exam.patient.ca125.all())),
     )
     if result is not None:
-        report.images = image_contributions(result) if result.status == ResultStatus.SCORED else []
+        report.images = (
+            image_contributions(result, viewer_id=getattr(user, "pk", None))
+            if result.status == ResultStatus.SCORED
+            else []
+        )
         report.left_out = left_out_images(result)
         report.reviews = list(result.reviews.select_related("clinician"))
         _attach_images(report, user)
@@ -361,12 +391,9 @@ def exam_report(*, exam_id: int, ensemble_id: int | None = None, user=None) -> E
         .select_related("ensemble__resnet", "ensemble__darknet")
     )
     if ensemble is not None:
-        history = list(
-            Exam.objects.filter(patient=exam.patient, exam_date__lte=exam.exam_date).order_by(
-                "exam_date", "pk"
-            )
+        found = ExamResult.objects.filter(ensemble=ensemble, exam__in=history).exclude(
+            exam_id__in=list(withheld)
         )
-        found = ExamResult.objects.filter(ensemble=ensemble, exam__in=history)
         report.timeline = score_timeline(
             history, {r.exam_id: r for r in found}, ensemble.threshold, exam.pk
         )
@@ -451,15 +478,18 @@ def review_record(
     return review
 
 
-def disagreement_list() -> QuerySet[ClinicianReview]:
+def disagreement_list(viewer=None) -> QuerySet[ClinicianReview]:
     """Reviews that question the AI: the clinician disagreed, or the final diagnosis
-    contradicts the AI's decision (borderline counts as malignant, as in training)."""
+    contradicts the AI's decision (borderline counts as malignant, as in training). Without
+    the exams whose AI output `viewer` may not see now."""
+    withheld = selectors.ai_withheld(viewer) if viewer else {}
     contradicted = Q(final_diagnosis="benign", result__malignant=True) | Q(
         final_diagnosis__in=["borderline", "malignant"], result__malignant=False
     )
     return (
         ClinicianReview.objects.filter(Q(agreement=Agreement.DISAGREE) | contradicted)
         .filter(result__status=ResultStatus.SCORED)
+        .exclude(result__exam_id__in=list(withheld))
         .select_related(
             "clinician",
             "result__ensemble__resnet",

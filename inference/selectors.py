@@ -1,4 +1,7 @@
-"""Reading models and results. Callers check roles; these only read."""
+"""Reading models and results. Callers check roles; these only read (but for recording
+that a reader study's reader was shown AI output, see `ai_release`)."""
+
+from collections.abc import Callable, Collection
 
 from django.core import signing
 from django.urls import reverse
@@ -17,16 +20,65 @@ def triage_in_service() -> ModelVersion | None:
     return ModelVersion.objects.filter(task=ModelTask.TRIAGE, in_service=True).first()
 
 
-def heatmap_url(prediction_id: int) -> str:
-    """A signed address: only pages that may show AI output hand it out."""
-    token = signing.dumps(prediction_id, salt=HEATMAP_SALT)
+# --- Who may see AI output now -------------------------------------------------------------
+# The reader studies (a layer above) keep readers blind to the AI output of the exams they
+# read without AI; they register their rule here at start-up (`studies.reading_blinding`).
+# Everything that hands out AI output (pages, APIs, file links) asks `ai_release` (records
+# the showing) or `ai_withheld` (only asks).
+
+AIGate = Callable[..., tuple[dict[int, str], set[int]]]
+_ai_gates: list[AIGate] = []
+
+
+def ai_gate_register(gate: AIGate) -> None:
+    """`gate(user, exam_ids, record=...)` -> (withheld: exam id -> why, watched exam ids)."""
+    if gate not in _ai_gates:
+        _ai_gates.append(gate)
+
+
+def _gated(user, exam_ids: Collection[int] | None, record: bool) -> tuple[dict, set]:
+    withheld: dict[int, str] = {}
+    watched: set[int] = set()
+    for gate in _ai_gates:
+        refused, seen = gate(user, exam_ids, record=record)
+        for exam_id, reason in refused.items():
+            withheld.setdefault(exam_id, reason)
+        watched |= seen
+    return withheld, watched - set(withheld)
+
+
+def ai_withheld(user, exam_ids: Collection[int] | None = None) -> dict[int, str]:
+    """Exam id -> why its AI output may not reach `user` now (None: among all exams)."""
+    return _gated(user, exam_ids, record=False)[0]
+
+
+def ai_release(user, exam_ids: Collection[int]) -> dict[int, str]:
+    """As `ai_withheld`, and the AI output of the other exams is recorded as shown to `user`
+    now: call it where the output is handed out."""
+    return _gated(user, exam_ids, record=True)[0]
+
+
+def ai_live_allowed(user, exam_id: int) -> bool:
+    """Whether a live message with the exam's AI output may go to `user`: not withheld, and
+    not an exam whose showing to them must be recorded (no writes from a websocket)."""
+    withheld, watched = _gated(user, [exam_id], record=False)
+    return exam_id not in withheld and exam_id not in watched
+
+
+def heatmap_url(prediction_id: int, *, viewer_id: int) -> str:
+    """A signed address for one viewer: only pages that may show them AI output hand it out,
+    and the heatmap view asks again whether they may see it now."""
+    token = signing.dumps([prediction_id, viewer_id], salt=HEATMAP_SALT)
     return reverse("inference:heatmap", args=[token])
 
 
-def heatmap_prediction(token: str) -> ImagePrediction:
-    """The prediction a signed address names; signing.BadSignature when forged or expired."""
-    prediction_id = signing.loads(token, salt=HEATMAP_SALT, max_age=HEATMAP_MAX_AGE)
-    return ImagePrediction.objects.get(pk=prediction_id)
+def heatmap_prediction(token: str, *, viewer_id: int) -> ImagePrediction:
+    """The prediction a signed address names; signing.BadSignature when forged, expired or
+    handed out to someone else."""
+    value = signing.loads(token, salt=HEATMAP_SALT, max_age=HEATMAP_MAX_AGE)
+    if not (isinstance(value, list) and len(value) == 2 and value[1] == viewer_id):
+        raise signing.BadSignature("this address was handed out to another viewer")
+    return ImagePrediction.objects.select_related("image").get(pk=value[0])
 
 
 def exam_result(exam_id: int, ensemble: Ensemble | None = None) -> ExamResult | None:
@@ -40,10 +92,11 @@ def exam_result(exam_id: int, ensemble: Ensemble | None = None) -> ExamResult | 
     )
 
 
-def result_images(result: ExamResult) -> list[dict]:
+def result_images(result: ExamResult, *, viewer_id: int | None) -> list[dict]:
     """Per used image: each model's probability and heatmap, the ensemble's weighted mean.
 
-    Sorted so the images that drove the score come first.
+    Heatmap addresses are signed for `viewer_id` (none without a viewer). Sorted so the
+    images that drove the score come first.
     """
     ensemble = result.ensemble
     versions = {ensemble.resnet_id: "resnet", ensemble.darknet_id: "darknet"}
@@ -55,7 +108,11 @@ def result_images(result: ExamResult) -> list[dict]:
         entry = by_image.setdefault(prediction.image_id, {"image_id": prediction.image_id})
         key = versions[prediction.model_version_id]
         entry[f"{key}_probability"] = prediction.probability
-        entry[f"{key}_heatmap_url"] = heatmap_url(prediction.pk) if prediction.heatmap else ""
+        entry[f"{key}_heatmap_url"] = (
+            heatmap_url(prediction.pk, viewer_id=viewer_id)
+            if prediction.heatmap and viewer_id is not None
+            else ""
+        )
     images = []
     for entry in by_image.values():
         resnet = entry.get("resnet_probability", 0.0)
@@ -67,11 +124,16 @@ def result_images(result: ExamResult) -> list[dict]:
     return images
 
 
-def exam_ai_summary(exam_id: int) -> dict | None:
-    """The in-service ensemble's result for an exam, as pages and reading screens show it."""
+def exam_ai_summary(exam_id: int, *, viewer) -> dict | None:
+    """The in-service ensemble's result for an exam, as pages and reading screens show it to
+    `viewer`; {"status": "withheld", "reason": ...} when the viewer may not see it now (and
+    the showing is recorded when they may)."""
     result = exam_result(exam_id)
     if result is None:
         return None
+    withheld = ai_release(viewer, [exam_id])
+    if exam_id in withheld:
+        return {"status": "withheld", "reason": withheld[exam_id]}
     ensemble = result.ensemble
     if result.status != ResultStatus.SCORED:
         return {
@@ -97,7 +159,7 @@ def exam_ai_summary(exam_id: int) -> dict | None:
             {"name": ensemble.resnet.label, "theta": result.theta_resnet},
             {"name": ensemble.darknet.label, "theta": result.theta_darknet},
         ],
-        "images": result_images(result),
+        "images": result_images(result, viewer_id=viewer.pk),
         "left_out": result.left_out,
     }
 

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.core import signing
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,13 +22,18 @@ COORDINATION = (Role.COORDINATOR, Role.ADMINISTRATOR)
 @require_GET
 @role_required(*Role)
 def heatmap(request, token: str):
-    """A heatmap overlay, for whoever holds an address a page that may show it handed out."""
+    """A heatmap overlay, for the viewer a page that may show it handed the address to, and
+    only while they may still see the exam's AI output (a reader-study reader may not)."""
     try:
-        prediction = selectors.heatmap_prediction(token)
+        prediction = selectors.heatmap_prediction(token, viewer_id=request.user.pk)
     except (signing.BadSignature, ImagePrediction.DoesNotExist):
         raise Http404("No such heatmap") from None
     if not prediction.heatmap:
         raise Http404("No heatmap for this image")
+    exam_id = prediction.image.exam_id
+    withheld = selectors.ai_release(request.user, [exam_id])
+    if exam_id in withheld:
+        raise PermissionDenied(f"This heatmap is withheld: {withheld[exam_id]}.")
     response = FileResponse(prediction.heatmap.open("rb"), content_type="image/png")
     response["Cache-Control"] = "private, max-age=3600"
     return response

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -193,6 +194,37 @@ def _check(
         raise ReaderStudyError("; ".join(problems))
 
 
+def _overlaps(study: ReaderStudy) -> list[str]:
+    """A reader may read an exam in one open study at a time: the AI output one study shows
+    would reach the reading without AI in the other (and the other's reading without AI
+    would keep the AI output from this one's arm with AI)."""
+    exam_ids = list(study.cases.values_list("exam_id", flat=True))
+    reader_ids = list(study.readers.values_list("reader_id", flat=True))
+    # Two studies with a reader in common opening at once: the readers' rows order them.
+    list(get_user_model().objects.select_for_update().filter(pk__in=reader_ids).values("pk"))
+    shared = (
+        ReaderStudyCase.objects.filter(
+            study__state=ReaderStudy.State.OPEN,
+            study__readers__reader_id__in=reader_ids,
+            exam_id__in=exam_ids,
+        )
+        .exclude(study=study)
+        .values_list("study__name", "study__readers__reader__username", "exam_id")
+        .order_by("study__name", "study__readers__reader__username", "exam_id")
+    )
+    found: dict[tuple[str, str], list[int]] = {}
+    for name, username, exam_id in shared:
+        found.setdefault((name, username), []).append(exam_id)
+    return [
+        f"{username} already reads exam{'s' if len(ids) > 1 else ''} "
+        f"{', '.join(map(str, ids[:SHOWN]))}{' and more' if len(ids) > SHOWN else ''} in the "
+        f"open study {name!r}; a reader reads an exam in one open study at a time (the AI "
+        "output of one would reach the reading without AI of the other), so close that study "
+        "first or leave the reader or the exams out"
+        for (name, username), ids in found.items()
+    ]
+
+
 # ---- services ----
 
 
@@ -335,6 +367,9 @@ def reader_study_update(
             clinical_with_ai=clinical_with_ai,
         )
         if study.state == ReaderStudy.State.OPEN:
+            overlaps = _overlaps(study)
+            if overlaps:
+                raise ReaderStudyError(f"{study.name} cannot be changed: " + "; ".join(overlaps))
             _sessions_build(study, now=timezone.now())
     return study
 
@@ -387,6 +422,7 @@ def reader_study_open(*, study: ReaderStudy, now: datetime | None = None) -> Rea
                 f"its cases need at least one malignant and one benign exam for an ROC "
                 f"analysis ({truths.count(1)} malignant, {truths.count(0)} benign)"
             )
+        problems += _overlaps(study)
         if problems:
             raise ReaderStudyError(f"{study.name} cannot open: " + "; ".join(problems))
         study.state, study.opened_at = ReaderStudy.State.OPEN, now

@@ -309,3 +309,40 @@ class CaseReading(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session}: case {self.position}"
+
+
+class CaseReadingRevision(models.Model):
+    """Audit: a submitted answer changed by going back, from what to what and when."""
+
+    reading = models.ForeignKey(CaseReading, on_delete=models.CASCADE, related_name="revisions")
+    revised_at = models.DateTimeField()
+    old = models.JSONField()
+    new = models.JSONField()
+
+    class Meta:
+        ordering = ["reading", "revised_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.reading}: revised at {self.revised_at}"
+
+
+class AIShown(models.Model):
+    """When a reader was shown the AI output for an exam, by any page, API or file link.
+
+    Kept for readers with a reading without AI of the exam in an open study: their answer
+    without AI is frozen once the AI output reached them after it was shown
+    (`studies.reading_blinding`). `first_shown_at` stays; `last_shown_at` moves on.
+    """
+
+    reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    exam = models.ForeignKey("annotation.Exam", on_delete=models.CASCADE, related_name="+")
+    first_shown_at = models.DateTimeField()
+    last_shown_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["reader", "exam"], name="ai_shown_reader_exam_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"AI output of exam {self.exam_id} shown to {self.reader_id}"

@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from ovarian_web.broadcast import broadcast
 
-from .models import CaseReading, ReaderStudy, ReadingSession
+from .models import CaseReading, CaseReadingRevision, ReaderStudy, ReadingSession
+from .reading_blinding import frozen_reason
 
 ANSWERS = ("malignant", "confidence", "orads", "comment")
 MAX_COMMENT = 2000
@@ -240,7 +241,9 @@ def reading_submit(
     """Submit the answers; (reading, changed). The same submit again changes nothing.
 
     A different answer for a submitted case is a revision: allowed only where the study
-    allows going back (then `revised_at` is set; `answered_at` keeps the first submit).
+    allows going back, and for an answer given without AI only until the AI output of the
+    exam reached the reader (`reading_blinding.frozen_reason`); each revision is audited
+    (`CaseReadingRevision`), `revised_at` is the last, `answered_at` keeps the first submit.
     The session's last case finishes it; the last first-period session starts the washout.
     """
     now = now or timezone.now()
@@ -266,6 +269,13 @@ def reading_submit(
                     "this case is already submitted and this study does not allow changing answers",
                     kind="conflict",
                 )
+            reading.session = session
+            frozen = frozen_reason(reading)
+            if frozen:
+                raise ReadingError(frozen, kind="conflict")
+            CaseReadingRevision.objects.create(
+                reading=reading, revised_at=now, old=_answers(reading), new=merged
+            )
             reading.revised_at = now
             until = now
         else:

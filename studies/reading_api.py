@@ -82,15 +82,17 @@ def _answers(request) -> tuple[dict, float] | Response:
     return answers, answers.pop("active_seconds_delta", 0.0)
 
 
-def _next_payload(session) -> dict | None:
+def _next_payload(session, viewer) -> dict | None:
     reading = reading_next(session=session)
-    return case_payload(reading, session) if reading else None
+    return case_payload(reading, session, viewer) if reading else None
 
 
 CASE = OpenApiTypes.OBJECT
 CASE_DOC = (
     "`reading` (the reader's own answers and server times), `case` (`images`, the `clinical` "
-    "data the arm allows and, with AI only, `ai`), `progress`, `upcoming` (frames to preload)."
+    "data the arm allows and, with AI only, `ai`: status `withheld` with the `reason` while "
+    "the reader reads the exam without AI in an open session), `progress`, `upcoming` "
+    "(frames to preload)."
 )
 
 
@@ -129,7 +131,7 @@ def reading_sessions(request):
 def reading_next_api(request, pk: int):
     session = reader_session(session_id=pk, reader=request.user)
     try:
-        payload = _next_payload(session)
+        payload = _next_payload(session, request.user)
     except ReadingError as error:
         return _refused(error)
     if payload is None:
@@ -159,7 +161,7 @@ def reading_history(request, pk: int):
         return _refused(error)
     if reading is None:
         raise Http404("No earlier case to go back to")
-    return Response(case_payload(reading, session))
+    return Response(case_payload(reading, session, request.user))
 
 
 @extend_schema(
@@ -186,7 +188,7 @@ def reading_case(request, pk: int):
     if request.method == "GET":
         if reading.shown_at is None:
             return Response({"detail": "this case has not been shown to you yet"}, status=409)
-        return Response(case_payload(reading, reading.session))
+        return Response(case_payload(reading, reading.session, request.user))
     parsed = _answers(request)
     if isinstance(parsed, Response):
         return parsed
@@ -203,7 +205,9 @@ def reading_case(request, pk: int):
     responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
     description="Submit the answers; the response carries `reading`, `changed` (false for a "
     "repeated submit), the session's `progress`, and `next`: the session's next case (null "
-    "when done), in the same round trip.",
+    "when done), in the same round trip. 409 with the reason for a change the study does not "
+    "allow, or for an answer given without AI once the AI output of the exam was shown to "
+    "the reader.",
 )
 @api_view(["POST"])
 @permission_classes([IsRadiologist])
@@ -218,7 +222,7 @@ def reading_submit_api(request, pk: int):
         reading, changed = reading_submit(
             reading=reading, answers=answers, active_seconds_delta=delta
         )
-        following = _next_payload(session)
+        following = _next_payload(session, request.user)
     except ReadingError as error:
         return _refused(error)
     return Response(

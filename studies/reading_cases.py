@@ -14,13 +14,19 @@ from .models import Arm, CaseReading, ReadingSession
 from .reading import session_progress
 
 
-def ai_output(exam_id: int) -> dict | None:
-    """The AI's result for the exam (inference's contract, passed on field by field), or None."""
+def ai_output(exam_id: int, *, viewer) -> dict | None:
+    """The AI's result for the exam (inference's contract, passed on field by field), or None.
+
+    Status "withheld" (no output, the reason) while the viewer may not see it
+    (`studies.reading_blinding`); otherwise the showing is recorded.
+    """
     from inference.selectors import exam_ai_summary  # the layer above annotation; lazily
 
-    summary = exam_ai_summary(exam_id)
+    summary = exam_ai_summary(exam_id, viewer=viewer)
     if summary is None:
         return None
+    if summary["status"] == "withheld":
+        return {"status": "withheld", "reason": summary["reason"]}
     return {
         "status": summary.get("status", "scored"),
         "reason": summary.get("reason", ""),
@@ -88,10 +94,11 @@ def reading_data(reading: CaseReading) -> dict[str, Any]:
     }
 
 
-def case_payload(reading: CaseReading, session: ReadingSession) -> dict[str, Any]:
+def case_payload(reading: CaseReading, session: ReadingSession, viewer=None) -> dict[str, Any]:
     """Everything the reading screen shows for one case: answers, images, clinical data,
-    AI output (arm with AI only: the key is absent otherwise), progress, and the next case's
-    first image to preload."""
+    AI output (arm with AI only: the key is absent otherwise; withheld while the reader
+    reads the exam without AI elsewhere), progress, and the next case's first image to
+    preload. `viewer`: the reader (the session's, when not given)."""
     exam = reading.exam
     image = _first_image(exam.pk)
     case: dict[str, Any] = {
@@ -99,7 +106,7 @@ def case_payload(reading: CaseReading, session: ReadingSession) -> dict[str, Any
         "clinical": clinical_payload(exam, session.study.clinical_data(session.arm)),
     }
     if session.arm == Arm.WITH_AI:
-        case["ai"] = ai_output(exam.pk)
+        case["ai"] = ai_output(exam.pk, viewer=viewer or session.reader)
     upcoming = (
         session.readings.filter(answered_at__isnull=True, position__gt=reading.position)
         .order_by("position")

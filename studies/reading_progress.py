@@ -1,5 +1,6 @@
-"""Reads about reading: the coordinator's live progress of a study, a reader's worklist, and
-a reader's own session (anyone else's is simply not found)."""
+"""Reads about reading: the coordinator's live progress of a study, a reader's worklist, a
+reader's own session (anyone else's is simply not found), and the answers changed by going
+back."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from .models import Arm, CaseReading, ReaderStudy, ReadingSession
+from .models import Arm, CaseReading, CaseReadingRevision, ReaderStudy, ReadingSession
 from .reading import session_unavailable_reason
 
 
@@ -145,3 +146,27 @@ def study_progress(study: ReaderStudy) -> dict[str, Any]:
         "arms": totals,
         "readers": readers,
     }
+
+
+def study_revisions(study: ReaderStudy) -> list[dict]:
+    """Every answer changed by going back, oldest first: reader, case, modality, practice,
+    the first submit (`answered_at`), the change (`revised_at`, ISO 8601) and the answers
+    before and after (`old`, `new`). The results count the answer after the last change."""
+    revisions = (
+        CaseReadingRevision.objects.filter(reading__session__study=study)
+        .select_related("reading__session__reader")
+        .order_by("revised_at", "pk")
+    )
+    return [
+        {
+            "reader": revision.reading.session.reader.get_username(),
+            "case": str(revision.reading.exam_id),
+            "modality": Arm(revision.reading.session.arm).label,
+            "practice": revision.reading.practice,
+            "answered_at": revision.reading.answered_at.isoformat(),
+            "revised_at": revision.revised_at.isoformat(),
+            "old": revision.old,
+            "new": revision.new,
+        }
+        for revision in revisions
+    ]

@@ -183,7 +183,8 @@
     if (!aided) return;
     const scored = !!(ai && ai.theta !== null && ai.theta !== undefined);
     $("ai-none").hidden = scored;
-    $("ai-none").textContent = ai && ai.reason ? "No AI score for this case: " + ai.reason : "No AI result for this case.";
+    $("ai-none").textContent = ai && ai.status === "withheld" ? "AI output withheld: " + ai.reason
+      : ai && ai.reason ? "No AI score for this case: " + ai.reason : "No AI result for this case.";
     $("ai-summary").hidden = !scored;
     const list = $("ai-images");
     list.textContent = "";

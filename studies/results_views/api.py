@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from django.db.models import Count
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -17,7 +18,8 @@ from ovarian_web.csv_cells import csv_writer
 from ovarian_web.query_params import query_params
 
 from ..api import IsStudyCoordinator, ResultOptionsQuery
-from ..models import ImportedReaderStudy
+from ..models import ImportedReaderStudy, ReaderStudy
+from ..reading_progress import study_revisions
 from ..results import ReaderStudyResultsError, source_results
 from .common import _designed_source, _imported_source
 from .downloads import _download
@@ -103,7 +105,9 @@ def _document_schema(operation_id: str):
             "The full results document (docs/reader_study_results.md): `study`, `readers` "
             "(with intervals and counts), `pooled`, `ai` (the AI alone, or null), `roc`, "
             "`mrmc` and, for a designed study only, `subgroups` (the pooled metrics per arm "
-            "within each subgroup of readers by specialty and by years of experience)."
+            "within each subgroup of readers by specialty and by years of experience) and "
+            "`revisions` (each answer changed by going back: reader, case, modality, "
+            "`answered_at`, `revised_at`, `old` and `new` answers; the results count the new)."
         ),
     )
 
@@ -159,7 +163,10 @@ def imported_study_readings_api(request, pk: int):
 @api_view(["GET"])
 @permission_classes([IsStudyCoordinator])
 def designed_study_results_api(request, pk: int):
-    return _api_document(_designed_source, request, pk)
+    response = _api_document(_designed_source, request, pk)
+    if response.status_code == 200:
+        response.data["revisions"] = study_revisions(get_object_or_404(ReaderStudy, pk=pk))
+    return response
 
 
 @_table_schema("designed_study_results_table")

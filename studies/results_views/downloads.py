@@ -6,14 +6,18 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404
 from django.utils.text import slugify
 
 from ovarian_web.access_log import access_log_record
 from ovarian_web.models import AccessAction
 from ovarian_web.roles import role_required
 
+from ..models import ReaderStudy
+from ..reading_progress import study_revisions
 from ..result_sources import ResultSource
 from ..results import ReaderStudyResultsError, readings_csv, results_table_csv, source_results
+from ..results.revisions import revisions_csv
 from .common import COORDINATION, DOWNLOADS, _designed_source, _imported_source, _options
 
 
@@ -58,4 +62,15 @@ def _download_view(loader: Callable[[int], tuple[Any, ResultSource]]):
 
 
 imported_results_download = _download_view(_imported_source)
-designed_results_download = _download_view(_designed_source)
+_designed_download = _download_view(_designed_source)
+
+
+@role_required(*COORDINATION)
+def designed_results_download(request: HttpRequest, pk: int, what: str) -> HttpResponse:
+    """The downloads of any study, and for a designed one `revisions`: the answers changed
+    by going back (CSV)."""
+    if what != "revisions":
+        return _designed_download(request, pk, what)
+    study = get_object_or_404(ReaderStudy, pk=pk)
+    response = HttpResponse(revisions_csv(study_revisions(study)), content_type="text/csv")
+    return _attachment(response, f"{slugify(study.name) or 'reader-study'}-revisions.csv")

@@ -14,6 +14,7 @@ from ovarian_web.roles import role_required
 
 from ..models import ImportedReaderStudy
 from ..planning import READERS, PlanningError, PlanningForm, pilot_from_form, plan
+from ..reading_progress import study_revisions
 from ..result_sources import ResultSource
 from ..results import COVARIANCES, DECISION_METRICS, ReaderStudyResultsError, source_results
 from .common import COORDINATION, DOWNLOADS, _designed_source, _imported_source, _options
@@ -38,6 +39,7 @@ def _results_page(
     download_name: str,
     pk: int,
     back: tuple[str, str],
+    extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
     covariance, complete_only = _options(request.GET)
     query = urlencode(
@@ -54,6 +56,7 @@ def _results_page(
         "complete_only": complete_only,
         "downloads": downloads,
         "back": back,
+        **(extra or {}),
     }
     try:
         document = source_results(source, covariance=covariance, complete_only=complete_only)
@@ -100,12 +103,16 @@ def designed_results(request: HttpRequest, pk: int) -> HttpResponse:
         back = (reverse("studies:study_detail", kwargs={"pk": pk}), study.name)
     except NoReverseMatch:
         back = ("", "")
+    revisions_url = reverse(
+        "studies:designed_results_download", kwargs={"pk": pk, "what": "revisions"}
+    )
     return _results_page(
         request,
         source=source,
         download_name="studies:designed_results_download",
         pk=pk,
         back=back,
+        extra={"revisions": study_revisions(study), "revisions_url": revisions_url},
     )
 
 
