@@ -7,11 +7,12 @@ of both, as a pre-signed storage URL does. The ASGI server serves such links bef
 (`asgi_with_links`), and a Django view serves the same URLs where there is no ASGI server
 (the test client, WSGI).
 
-A link lives LINK_SECONDS to twice that (expiry times are rounded up, so links handed out
-in the same period are equal and the browser's cache serves a revisited image). That is
-also how long a browser keeps an image it was shown (`Cache-Control: private`), so a link
-exposes nothing for longer than the cache already does; an image flagged or hidden later
-gets no new links.
+A link lives settings.FILE_LINK_SECONDS (minutes) to twice that: it needs no session, so
+it works after a logout until then. Expiry times are rounded up, so links handed out in the
+same period are equal and the browser's cache serves a revisited image. That is also how
+long a browser keeps an image it was shown (`Cache-Control: private`), so a link exposes
+nothing for longer than the cache already does; an image flagged or hidden later gets no
+new links. The screens ask for a fresh payload when the links of one they hold expired.
 """
 
 import asyncio
@@ -25,7 +26,6 @@ from pathlib import Path
 from django.conf import settings
 
 PREFIX = "/files/"
-LINK_SECONDS = 1800
 THREAD_BYTES = 256 * 1024  # larger files are read off the event loop
 CHUNK_BYTES = 1024 * 1024
 CONTENT_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
@@ -49,10 +49,15 @@ def _signature(expires: int, name: str) -> str:
     return hmac.new(key, f"{expires}/{name}".encode(), hashlib.sha256).hexdigest()[:40]
 
 
+def link_seconds() -> int:
+    return settings.FILE_LINK_SECONDS
+
+
 def file_link(name: str, now: float | None = None) -> str:
     """The signed URL of stored file `name` (a storage name, as FileField keeps it)."""
     now = time.time() if now is None else now
-    expires = (int(now) // LINK_SECONDS + 2) * LINK_SECONDS
+    period = link_seconds()
+    expires = (int(now) // period + 2) * period
     return f"{PREFIX}{expires}/{_signature(expires, name)}/{name}"
 
 

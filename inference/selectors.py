@@ -3,13 +3,14 @@ that a reader study's reader was shown AI output, see `ai_release`)."""
 
 from collections.abc import Callable, Collection
 
+from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
 from .models import Ensemble, ExamResult, ImagePrediction, ModelTask, ModelVersion, ResultStatus
 
 HEATMAP_SALT = "inference.heatmap"
-HEATMAP_MAX_AGE = 12 * 3600
+HEATMAP_MAX_AGE = settings.HEATMAP_LINK_SECONDS  # minutes: what the pages need
 
 
 def ensemble_in_service() -> Ensemble | None:

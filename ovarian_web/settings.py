@@ -124,6 +124,11 @@ AXES_LOCKOUT_CALLABLE = "ovarian_web.login_throttle.lockout_response"
 AXES_VERBOSE = False  # our own log lines; axes would log every attempt at INFO
 # Signed-in sessions end after this long without a request (autosaves count).
 SESSION_IDLE_TIMEOUT_SECONDS = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 30 * 60, minimum=60)
+# Signed links need no session, so they outlive a logout: an image link lives this to twice
+# this (annotation/image_links.py), a heatmap link this long. The screens fetch a fresh
+# payload when a link has expired.
+FILE_LINK_SECONDS = env_int("FILE_LINK_SECONDS", 5 * 60, minimum=30)
+HEATMAP_LINK_SECONDS = env_int("HEATMAP_LINK_SECONDS", 10 * 60, minimum=30)
 # Roles that must sign in with a TOTP code; anyone may enrol.
 TWO_FACTOR_REQUIRED = env_bool("TWO_FACTOR_REQUIRED", False)
 OTP_TOTP_ISSUER = "OvaScan"

@@ -11,6 +11,7 @@
   const ANSWERS = REQUIRED.concat(["cannot_determine", "cannot_determine_reason"]);
   const NAMES = { adnexal: "adnexal image", lesion: "lesion", ascites: "ascites", blood_flow: "blood flow", dimension: "2D/3D" };
   const SAVE_DELAY_MS = 300, ACTIVE_WINDOW_MS = 30000, ACTIVE_FLUSH_S = 10, LEASE_REFRESH_S = 120;
+  const LINK_MARGIN_MS = 60000;  // a payload's image links are renewed this long before they expire
 
   const $ = function (id) { return document.getElementById(id); };
   const statusLine = $("status"), reasonBox = $("reason-box"), reason = $("cannot-determine-reason");
@@ -22,6 +23,7 @@
 
   let current = null;    // {label, image} on screen
   let upcoming = null;   // promise of the prefetched {label, image}, null when no more work
+  let upcomingItem = null;  // that item once it has arrived
   let returnTo = null;   // the draft we left to correct an earlier image (Backspace)
   let busy = false;      // a submit, a move or a flag in flight: keys that move wait
   let finished = false;
@@ -45,9 +47,10 @@
       headers: Object.assign({ "X-CSRFToken": csrf(), Accept: "application/json" }, body ? { "Content-Type": "application/json" } : {}),
       body: body ? JSON.stringify(body) : undefined,
     }).then(function (response) {
-      if (response.status === 204) return { ok: true, status: 204, data: null };
+      const date = Date.parse(response.headers.get("Date") || "");  // the server's clock
+      if (response.status === 204) return { ok: true, status: 204, data: null, date: date };
       return response.json().catch(function () { return {}; }).then(function (data) {
-        return { ok: response.ok, status: response.status, data: data };
+        return { ok: response.ok, status: response.status, data: data, date: date };
       });
     }, function () {
       return { ok: false, status: 0, data: { detail: "network error: the server could not be reached" } };
@@ -113,6 +116,7 @@
     }
     if (ticks % ACTIVE_FLUSH_S === 0 && !saveTimer) Object.keys(pending).forEach(function (id) { flush(Number(id)); });
     if (ticks % LEASE_REFRESH_S === 0) refreshLeases();
+    [current, upcomingItem, returnTo].forEach(renewLinks);
   }, 1000);
   window.addEventListener("pagehide", function () { flushAll(true); });
   document.addEventListener("visibilitychange", function () { if (document.visibilityState === "hidden") flushAll(true); });
@@ -191,6 +195,32 @@
     say("All done: no more images for you in this set.", "ok");
   }
 
+  // ---- image links: signed, valid for minutes; renewed while an image is held ----
+  function linksExpireAt(image, serverNow) {
+    // A link is /files/<expires>/<signature>/<name>: its expiry, put on this browser's clock.
+    const expires = Number(((image && image.frames[0]) || "").split("/")[2]);
+    if (!expires || !serverNow) return Date.now() + 2 * LINK_MARGIN_MS;  // unknown: check again soon
+    return Date.now() + expires * 1000 - serverNow;
+  }
+  function payloadItem(data, result) {
+    return { label: data.label, image: data.image, linksUntil: linksExpireAt(data.image, result.date) };
+  }
+  // The same image object gets fresh links (the viewer holds it: peeks and frames use them).
+  function renewLinks(held) {
+    if (!held || !held.label || !held.image) return Promise.resolve(held);
+    if (held.renewing) return held.renewing;
+    if (Date.now() < held.linksUntil - LINK_MARGIN_MS) return Promise.resolve(held);
+    held.renewing = call("GET", "labels/" + held.label.id + "/").then(function (result) {
+      held.renewing = null;
+      if (result.ok) {
+        Object.assign(held.image, result.data.image);
+        held.linksUntil = linksExpireAt(result.data.image, result.date);
+      }
+      return held;
+    });
+    return held.renewing;
+  }
+
   // ---- moving between images ----
   function fetchNext(exclude) {
     return call("POST", "sets/" + setId + "/next/", { exclude: exclude }).then(function (result) {
@@ -198,12 +228,12 @@
       if (result.status === 204) return null;
       OvaViewer.preload(result.data.image);  // the pixels arrive while this image is read
       progress(result.data.progress);
-      return { label: result.data.label, image: result.data.image };
+      return payloadItem(result.data, result);
     });
   }
   function prefetch() {
     upcoming = fetchNext(current ? [current.label.id] : []);
-    upcoming.catch(function () {});  // reported when it is needed
+    upcoming.then(function (next) { upcomingItem = next; }, function () {});  // reported when needed
   }
   function refreshLeases() {
     // `next` renews the lease of the unfinished labels it returns: the one on screen and
@@ -214,13 +244,12 @@
   }
   function advance() {
     const waiting = upcoming || fetchNext([]);
-    upcoming = null;
+    upcoming = null; upcomingItem = null;
     return waiting.catch(function () {
       return fetchNext([]);  // the prefetch failed: one more try now
-    }).then(function (item) {
-      if (!item) { showFinished(); return; }
-      show(item);
-      prefetch();
+    }).then(function (next) {
+      if (!next) { showFinished(); return; }
+      return renewLinks(next).then(function () { show(next); prefetch(); });  // held a while?
     }, function (error) {
       say(error.message + " — press Enter to try again.", "error");
     });
@@ -315,7 +344,7 @@
       } else if (!current && finished) {
         returnTo = { finished: true };
       }
-      show({ label: result.data.label, image: result.data.image });
+      show(payloadItem(result.data, result));
       progress(result.data.progress);
       say("Image " + result.data.image.id + ": change what needs changing, Enter resubmits, Esc returns.", "");
     });
@@ -325,7 +354,7 @@
     returnTo = null;
     say("Back where you were.", "");
     if (target.finished) showFinished();
-    else show(target);
+    else renewLinks(target).then(function () { if (!returnTo && current !== target) show(target); });
   }
 
   function flag() {

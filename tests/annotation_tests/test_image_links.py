@@ -5,11 +5,15 @@ import time
 import numpy as np
 import pytest
 from channels.testing import HttpCommunicator
+from django.core import signing
+from django.urls import reverse
 
 from annotation import services
-from annotation.image_links import LINK_SECONDS, PREFIX, file_link, linked_file
+from annotation.image_links import PREFIX, LinkError, file_link, link_seconds, linked_file
 from annotation.models import ImageSource
+from inference.selectors import HEATMAP_MAX_AGE
 from ovarian_web.asgi import application
+from ovarian_web.roles import Role
 from tests.factories import ExamFactory
 
 
@@ -34,18 +38,19 @@ def test_a_link_serves_the_file_without_a_session(client, image):
 
 
 def test_links_handed_out_in_one_period_are_equal_and_live_one_to_two_periods(image):
-    start = (int(time.time()) // LINK_SECONDS) * LINK_SECONDS
+    period = link_seconds()
+    start = (int(time.time()) // period) * period
     assert file_link(image.file.name, now=start) == file_link(image.file.name, now=start + 10)
     *_, left = linked_file(file_link(image.file.name, now=start), now=start)
-    assert left == 2 * LINK_SECONDS
+    assert left == 2 * period
     *_, left = linked_file(file_link(image.file.name, now=start - 1), now=start)
-    assert left == LINK_SECONDS
+    assert left == period
 
 
 def test_a_tampered_link_is_not_found(client, image):
     expires, signature, name = file_link(image.file.name)[len(PREFIX) :].split("/", 2)
     forged = "0" * len(signature)
-    later = str(int(expires) + LINK_SECONDS)
+    later = str(int(expires) + link_seconds())
     for path in (
         f"{PREFIX}{expires}/{forged}/{name}",
         f"{PREFIX}{later}/{signature}/{name}",  # a longer life for the same signature
@@ -57,9 +62,49 @@ def test_a_tampered_link_is_not_found(client, image):
 
 
 def test_an_expired_link_says_so(client, image):
-    response = client.get(file_link(image.file.name, now=time.time() - 3 * LINK_SECONDS))
+    response = client.get(file_link(image.file.name, now=time.time() - 3 * link_seconds()))
     assert response.status_code == 403
     assert b"expired" in response.content
+
+
+def test_a_link_lives_minutes_then_a_fresh_one_is_needed(client, image, settings):
+    assert settings.FILE_LINK_SECONDS <= 10 * 60  # minutes, not the half hour it was
+    settings.FILE_LINK_SECONDS = 60
+    handed_out = time.time()
+    link = file_link(image.file.name, now=handed_out)
+    *_, left = linked_file(link, now=handed_out)
+    assert 60 <= left <= 120
+    with pytest.raises(LinkError, match="expired") as refused:
+        linked_file(link, now=handed_out + 121)
+    assert refused.value.status == 403
+    fresh = file_link(image.file.name, now=handed_out + 121)
+    assert linked_file(fresh, now=handed_out + 121)[0].is_file()
+    assert client.get(file_link(image.file.name)).status_code == 200
+
+
+def test_a_link_needs_no_session_and_a_logout_does_not_end_it_early(client, image, make_user):
+    # Served without a session or a query: a logout cannot reach it, hence the short life.
+    client.force_login(make_user(Role.RADIOLOGIST))
+    link = file_link(image.file.name)
+    client.post(reverse("logout"))
+    assert client.get(link).status_code == 200
+
+
+def test_a_heatmap_link_lasts_minutes(client_for, monkeypatch):
+    from tests.inference_tests.test_report import scored_exam
+
+    assert HEATMAP_MAX_AGE <= 15 * 60  # it was 12 hours
+    exam, _, _ = scored_exam((0.9,))
+    client = client_for(Role.CLINICIAN)
+    result = client.get(reverse("ai-exam-result", args=[exam.pk])).json()
+    heatmap = result["images"][0]["heatmap_url"]
+    assert client.get(heatmap).status_code == 200
+    later = time.time() + HEATMAP_MAX_AGE + 1
+    monkeypatch.setattr(signing.time, "time", lambda: later)
+    assert client.get(heatmap).status_code == 404
+    monkeypatch.undo()
+    fresh = client.get(reverse("ai-exam-result", args=[exam.pk])).json()
+    assert client.get(fresh["images"][0]["heatmap_url"]).status_code == 200
 
 
 def test_even_a_signed_link_cannot_leave_the_media_folder(client, image, settings):
