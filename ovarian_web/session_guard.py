@@ -14,9 +14,6 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from .roles import Role, has_role
 
 LAST_SEEN_KEY = "last_seen"
-# The last-seen time is written at most this often, so that not every request (each
-# autosave) writes the session; the timeout is exact to within this many seconds.
-LAST_SEEN_RESOLUTION = 60
 TWO_FACTOR_ROLES = (Role.CLINICIAN, Role.ADMINISTRATOR)
 
 
@@ -40,7 +37,10 @@ class SessionIdleTimeoutMiddleware:
             if last_seen is not None and now - last_seen > settings.SESSION_IDLE_TIMEOUT_SECONDS:
                 logout(request)
                 return self.expired(request)
-            if last_seen is None or now - last_seen >= LAST_SEEN_RESOLUTION:
+            # Written at most once a minute (or a tenth of the timeout), not on every request
+            # (each autosave); the timeout is exact to within that.
+            resolution = min(60, settings.SESSION_IDLE_TIMEOUT_SECONDS // 10)
+            if last_seen is None or now - last_seen >= resolution:
                 session[LAST_SEEN_KEY] = now
         return self.get_response(request)
 

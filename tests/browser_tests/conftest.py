@@ -47,12 +47,33 @@ def browser():
         browser.close()
 
 
+# Reports each Content Security Policy violation to the console, where the fixture sees it
+# (Chromium also logs a refused inline script or style there itself).
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  console.error("CSP violation: " + event.violatedDirective + " blocked " + event.blockedURI);
+});
+"""
+
+
 @pytest.fixture
 def page(browser):
+    """A page in a fresh context; the test fails if any page broke the Content Security
+    Policy (an inline script, a style or a connection it does not allow)."""
     context = browser.new_context()
+    context.add_init_script(CSP_LISTENER)
     page = context.new_page()
+    violations = []
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text or "CSP violation" in message.text:
+            violations.append(message.text)
+
+    context.on("console", on_console)
+    page.csp_violations = violations
     yield page
     context.close()
+    assert violations == [], "pages broke the Content Security Policy"
 
 
 @pytest.fixture

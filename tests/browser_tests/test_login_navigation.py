@@ -18,7 +18,7 @@ EXPECTED_NAVIGATION = {
     Role.ADMINISTRATOR: [
         "Home", "Annotation sets", "Reader studies", "Images", "Exams", "Worklist",
         "Disagreements", "Find patient", "Data overview", "Models", "Import images",
-        "Import clinical data", "Jobs", "API", "Flagged images", "Admin",
+        "Import clinical data", "Jobs", "API", "Flagged images", "Access log", "Admin",
     ],
 }  # fmt: skip
 
