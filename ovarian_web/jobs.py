@@ -34,14 +34,13 @@ def job_task_name(model: type[Job]) -> str:
 class JobTask(Task):
     """The base of our Celery tasks (celery.py): sending a job never fails its request.
 
-    Without the broker, publishing fails at once (retry=False here, no connection retries
-    in CELERY_BROKER_TRANSPORT_OPTIONS) instead of blocking the request on retries; the
-    job stays in the database, marked with send_failed_at, and jobs_unsent_send sends it
-    when the broker is back.
+    Without the broker, publishing fails in milliseconds (one retry, no connection retries:
+    CELERY_TASK_PUBLISH_RETRY_POLICY, CELERY_BROKER_TRANSPORT_OPTIONS) instead of blocking
+    the request on retries; the job stays in the database, marked with send_failed_at, and
+    jobs_unsent_send sends it when the broker is back.
     """
 
     def apply_async(self, args=None, kwargs=None, **options):
-        options.setdefault("retry", False)
         try:
             return super().apply_async(args, kwargs, **options)
         except OperationalError as error:
@@ -78,7 +77,7 @@ def jobs_unsent_send() -> int:
             if not mine.update(send_failed_at=None):
                 continue
             try:
-                app.send_task(job_task_name(model), kwargs={"job_id": job.pk}, retry=False)
+                app.send_task(job_task_name(model), kwargs={"job_id": job.pk})
             except OperationalError as error:
                 model.objects.filter(pk=job.pk).update(send_failed_at=job.send_failed_at)
                 log.warning("unsent jobs wait: the broker is still unreachable: %s", error)

@@ -219,6 +219,13 @@ if REDIS_URL:
         "socket_connect_timeout": 0.5,
         "socket_timeout": 5,
     }
+    # One immediate retry, which reconnects a pooled connection Redis closed; no more.
+    CELERY_TASK_PUBLISH_RETRY_POLICY = {
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.2,
+    }
     # Sessions read from Redis, written through to the database (kept across a Redis restart).
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:

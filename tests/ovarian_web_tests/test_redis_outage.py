@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 from channels.layers import channel_layers
 from django.conf import global_settings
@@ -57,11 +58,24 @@ class RedisServer:
             self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         wait_for_port(self.port, process=self.process, seconds=120)
+        # Listening is not yet answering: Redis first loads its append-only file.
+        client = redis.Redis(port=self.port)
+        try:
+            _until(lambda: _answers(client), "Redis to load its data")
+        finally:
+            client.close()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=30)
+
+
+def _answers(client: redis.Redis) -> bool:
+    try:
+        return client.ping()
+    except redis.BusyLoadingError:
+        return False
 
 
 def _start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
