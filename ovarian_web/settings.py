@@ -121,7 +121,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "ovarian_web.login_throttle.client_address"
 AXES_LOCKOUT_CALLABLE = "ovarian_web.login_throttle.lockout_response"
-AXES_VERBOSE = False  # our own log lines; axes would log every attempt at INFO
+AXES_VERBOSE = False  # no banner at start-up
 # Signed-in sessions end after this long without a request (autosaves count).
 SESSION_IDLE_TIMEOUT_SECONDS = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 30 * 60, minimum=60)
 # Signed links need no session, so they outlive a logout: an image link lives this to twice
@@ -324,4 +324,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Failed sign-ins and lockouts are warnings; axes narrates every sign-in at INFO.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
