@@ -12,6 +12,7 @@
   const NAMES = { adnexal: "adnexal image", lesion: "lesion", ascites: "ascites", blood_flow: "blood flow", dimension: "2D/3D" };
   const SAVE_DELAY_MS = 300, ACTIVE_WINDOW_MS = 30000, ACTIVE_FLUSH_S = 10, LEASE_REFRESH_S = 120;
   const LINK_MARGIN_MS = 60000;  // a payload's image links are renewed this long before they expire
+  // (or half way, for links shorter than twice that)
 
   const $ = function (id) { return document.getElementById(id); };
   const statusLine = $("status"), reasonBox = $("reason-box"), reason = $("cannot-determine-reason");
@@ -196,25 +197,25 @@
   }
 
   // ---- image links: signed, valid for minutes; renewed while an image is held ----
-  function linksExpireAt(image, serverNow) {
-    // A link is /files/<expires>/<signature>/<name>: its expiry, put on this browser's clock.
+  function renewAt(image, serverNow) {
+    // A link is /files/<expires>/<signature>/<name>: its time left, by the server's clock.
     const expires = Number(((image && image.frames[0]) || "").split("/")[2]);
-    if (!expires || !serverNow) return Date.now() + 2 * LINK_MARGIN_MS;  // unknown: check again soon
-    return Date.now() + expires * 1000 - serverNow;
+    const left = expires && serverNow ? expires * 1000 - serverNow : 2 * LINK_MARGIN_MS;
+    return Date.now() + Math.max(left - LINK_MARGIN_MS, left / 2);
   }
   function payloadItem(data, result) {
-    return { label: data.label, image: data.image, linksUntil: linksExpireAt(data.image, result.date) };
+    return { label: data.label, image: data.image, renewAt: renewAt(data.image, result.date) };
   }
   // The same image object gets fresh links (the viewer holds it: peeks and frames use them).
   function renewLinks(held) {
     if (!held || !held.label || !held.image) return Promise.resolve(held);
     if (held.renewing) return held.renewing;
-    if (Date.now() < held.linksUntil - LINK_MARGIN_MS) return Promise.resolve(held);
+    if (Date.now() < held.renewAt) return Promise.resolve(held);
     held.renewing = call("GET", "labels/" + held.label.id + "/").then(function (result) {
       held.renewing = null;
       if (result.ok) {
         Object.assign(held.image, result.data.image);
-        held.linksUntil = linksExpireAt(result.data.image, result.date);
+        held.renewAt = renewAt(result.data.image, result.date);
       }
       return held;
     });

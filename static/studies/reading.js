@@ -46,7 +46,7 @@
     const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
     return match ? decodeURIComponent(match[1]) : "";
   }
-  let inFlight = 0;
+  let inFlight = 0, clockSkew = 0;
   function counted(delta) { inFlight += delta; page.dataset.requests = inFlight; }
   function call(method, path, body, keepalive) {
     counted(1);
@@ -57,6 +57,8 @@
       headers: Object.assign({ "X-CSRFToken": csrf(), Accept: "application/json" }, body ? { "Content-Type": "application/json" } : {}),
       body: body ? JSON.stringify(body) : undefined,
     }).then(function (response) {
+      const date = Date.parse(response.headers.get("Date") || "");
+      if (date) clockSkew = Date.now() - date;  // link expiry times are on the server's clock
       if (response.status === 204) return { ok: true, status: 204, data: null };
       return response.json().catch(function () { return {}; }).then(function (data) {
         return { ok: response.ok, status: response.status, data: data };
@@ -117,7 +119,33 @@
       pending.seconds += 1;
     }
     if (ticks % ACTIVE_FLUSH_S === 0 && !saveTimer && !busy) flush();
+    renewLinks();
   }, 1000);
+
+  // ---- image and heatmap links: signed, valid for minutes; renewed while a case is open ----
+  const LINK_MARGIN_MS = 60000;
+  let renewing = false;
+  function renewAt(images) {
+    // A file link is /files/<expires>/<signature>/<name>; a heatmap address outlives it.
+    // Renewed a minute before it expires, or half way for links shorter than two minutes.
+    const expires = Number(((images && images.frames[0]) || "").split("/")[2]);
+    const left = expires ? expires * 1000 + clockSkew - Date.now() : 2 * LINK_MARGIN_MS;
+    return Date.now() + Math.max(left - LINK_MARGIN_MS, left / 2);
+  }
+  function renewLinks() {
+    const held = current;
+    if (!held || finished || renewing || !held.case.images) return;
+    if (Date.now() < held.renewAt) return;
+    renewing = true;
+    call("GET", "cases/" + held.reading.id + "/").then(function (result) {
+      renewing = false;
+      if (!result.ok || current !== held || !result.data.case.images) return;
+      // The same objects get the fresh links: the viewer holds them (peeks, frames, maps).
+      Object.assign(held.case.images, result.data.case.images);
+      if (held.case.ai && result.data.case.ai) Object.assign(held.case.ai, result.data.case.ai);
+      held.renewAt = renewAt(held.case.images);
+    });
+  }
   window.addEventListener("pagehide", function () { flush(true); });
   document.addEventListener("visibilitychange", function () { if (document.visibilityState === "hidden") flush(true); });
 
@@ -252,6 +280,7 @@
   }
   function show(payload) {
     current = payload;
+    payload.renewAt = renewAt(payload.case.images);
     finished = false;
     typed = "";
     pending = { answers: {}, seconds: pending.seconds };
