@@ -11,19 +11,22 @@ from tests.inference_tests.factories import exam_result_make, model_version_make
 
 R, CO, CL, A = Role.RADIOLOGIST, Role.COORDINATOR, Role.CLINICIAN, Role.ADMINISTRATOR
 ALL = (R, CO, CL, A)
+OBJECT_SCOPED = "object-scoped"  # as in test_permissions: 404 is allowed for this row
 
 
 def _heatmap_token(objects):
     from django.core import signing
 
-    return {"token": signing.dumps(objects["prediction"].pk, salt=HEATMAP_SALT)}
+    # An address is bound to the viewer it was handed to: here the set's radiologist.
+    value = [objects["prediction"].pk, objects["member"].pk]
+    return {"token": signing.dumps(value, salt=HEATMAP_SALT)}
 
 
 COORDINATION = (CO, A)
 
 MATRIX = {
     # Any role holding a signed address (pages that may show AI output hand them out).
-    "inference:heatmap": ("get", ALL, _heatmap_token),
+    "inference:heatmap": ("get", ALL, _heatmap_token, OBJECT_SCOPED),
     "inference:model_list": ("get", COORDINATION, None),
     "inference:training_start": ("post", COORDINATION, None),
     "inference:checkpoint_upload": ("post", COORDINATION, None),

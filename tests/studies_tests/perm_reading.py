@@ -1,10 +1,11 @@
 """This area's rows of the permission matrix (tests/ovarian_web_tests/test_permissions.py).
 
-MATRIX: route name -> (method, roles allowed, kwargs key or a function of the objects).
+MATRIX: route name -> (method, roles allowed, kwargs key or a function of the objects[,
+OBJECT_SCOPED]).
 objects(base): the objects this area's rows need, made from the shared ones in `base`.
 
 The reading routes take a session or case of a radiologist made here: another radiologist
-(the one the matrix signs in) gets 404, which the matrix counts as allowed by role.
+(the one the matrix signs in) gets 404: those rows are marked OBJECT_SCOPED.
 """
 
 from ovarian_web.roles import Role
@@ -13,6 +14,7 @@ from studies.models import CaseReading
 from .design_factories import designed_study
 
 R, CO, A = Role.RADIOLOGIST, Role.COORDINATOR, Role.ADMINISTRATOR
+OBJECT_SCOPED = "object-scoped"  # as in test_permissions: 404 is allowed for this row
 COORDINATION = (CO, A)
 
 MATRIX = {
@@ -28,12 +30,12 @@ MATRIX = {
         lambda o: {"pk": o["reader_study"].pk, "reader_id": o["study_reader"].reader_id},
     ),
     "studies:reading_list": ("get", (R,), None),
-    "studies:reading_screen": ("get", (R,), "reading_session"),
+    "studies:reading_screen": ("get", (R,), "reading_session", OBJECT_SCOPED),
     "reading-sessions": ("get", (R,), None),
-    "reading-next": ("post", (R,), "reading_session"),
-    "reading-history": ("get", (R,), "reading_session"),
-    "reading-case": ("get", (R,), "case_reading"),
-    "reading-submit": ("post", (R,), "case_reading"),
+    "reading-next": ("post", (R,), "reading_session", OBJECT_SCOPED),
+    "reading-history": ("get", (R,), "reading_session", OBJECT_SCOPED),
+    "reading-case": ("get", (R,), "case_reading", OBJECT_SCOPED),
+    "reading-submit": ("post", (R,), "case_reading", OBJECT_SCOPED),
     "designed-study-progress": ("get", COORDINATION, "reader_study"),
 }
 

@@ -9,7 +9,6 @@ from studies.reading_import import reader_study_import
 
 CO, A = Role.COORDINATOR, Role.ADMINISTRATOR
 COORDINATION = (CO, A)
-NO_DESIGNED_STUDY = 999_999  # a missing designed study: allowed roles get 404, others 403
 
 
 def _download(what):
@@ -20,20 +19,21 @@ MATRIX = {
     "studies:imported_list": ("get", COORDINATION, None),
     "studies:imported_results": ("get", COORDINATION, "imported_study"),
     "studies:imported_results_download": ("get", COORDINATION, _download("table")),
-    "studies:designed_results": ("get", COORDINATION, lambda o: {"pk": NO_DESIGNED_STUDY}),
+    # The designed study is perm_reading's.
+    "studies:designed_results": ("get", COORDINATION, "reader_study"),
     "studies:designed_results_download": (
         "get",
         COORDINATION,
-        lambda o: {"pk": NO_DESIGNED_STUDY, "what": "table"},
+        lambda o: {"pk": o["reader_study"].pk, "what": "table"},
     ),
     "studies:planning": ("get", COORDINATION, None),
     "imported-study-list": ("get", COORDINATION, None),
     "imported-study-results": ("get", COORDINATION, "imported_study"),
     "imported-study-results-table": ("get", COORDINATION, "imported_study"),
     "imported-study-readings": ("get", COORDINATION, "imported_study"),
-    "designed-study-results": ("get", COORDINATION, lambda o: {"pk": NO_DESIGNED_STUDY}),
-    "designed-study-results-table": ("get", COORDINATION, lambda o: {"pk": NO_DESIGNED_STUDY}),
-    "designed-study-readings": ("get", COORDINATION, lambda o: {"pk": NO_DESIGNED_STUDY}),
+    "designed-study-results": ("get", COORDINATION, "reader_study"),
+    "designed-study-results-table": ("get", COORDINATION, "reader_study"),
+    "designed-study-readings": ("get", COORDINATION, "reader_study"),
 }
 
 
