@@ -7,6 +7,10 @@ class OvarianWebConfig(AppConfig):
     verbose_name = "Ovarian ultrasound AI"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
         from .groups import groups_ensure
+        from .session_guard import last_seen_stamp
 
         post_migrate.connect(groups_ensure, sender=self)
+        user_logged_in.connect(last_seen_stamp, dispatch_uid="last_seen_stamp")

@@ -21,6 +21,13 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+def last_seen_stamp(sender, request: HttpRequest | None, user, **kwargs) -> None:
+    """Stamped at sign-in (user_logged_in), so the first request after it writes no session."""
+    session = getattr(request, "session", None)
+    if session is not None and SESSION_KEY in session:
+        session[LAST_SEEN_KEY] = int(time.time())
+
+
 class SessionIdleTimeoutMiddleware:
     """A signed-in session unused for SESSION_IDLE_TIMEOUT_SECONDS is signed out. Every
     request counts as use, the labelling and reading pages' autosaves included.
