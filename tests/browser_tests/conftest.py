@@ -136,7 +136,7 @@ def asgi_server(settings, redis_url, server_env):
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for_port(port, process=process)
+        wait_for_port(port, process=process, seconds=180)  # torch imports slowly on a busy machine
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
