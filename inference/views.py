@@ -1,5 +1,6 @@
 """Pages of the models area: the registry, training, ensembles; and heatmap overlays."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied
@@ -35,7 +36,9 @@ def heatmap(request, token: str):
     if exam_id in withheld:
         raise PermissionDenied(f"This heatmap is withheld: {withheld[exam_id]}.")
     response = FileResponse(prediction.heatmap.open("rb"), content_type="image/png")
-    response["Cache-Control"] = "private, max-age=3600"
+    # Cached no longer than the address lives: a reader who becomes blind to the exam gets no
+    # new address, and the browser stops re-showing the old one with it.
+    response["Cache-Control"] = f"private, max-age={settings.HEATMAP_LINK_SECONDS}"
     return response
 
 

@@ -98,7 +98,10 @@ def test_a_heatmap_link_lasts_minutes(client_for, monkeypatch):
     client = client_for(Role.CLINICIAN)
     result = client.get(reverse("ai-exam-result", args=[exam.pk])).json()
     heatmap = result["images"][0]["heatmap_url"]
-    assert client.get(heatmap).status_code == 200
+    response = client.get(heatmap)
+    assert response.status_code == 200
+    # The browser keeps it no longer than the address lives.
+    assert response["Cache-Control"] == f"private, max-age={HEATMAP_MAX_AGE}"
     later = time.time() + HEATMAP_MAX_AGE + 1
     monkeypatch.setattr(signing.time, "time", lambda: later)
     assert client.get(heatmap).status_code == 404
