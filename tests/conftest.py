@@ -101,3 +101,18 @@ def server_env(settings, redis_url, transactional_db, tmp_path):
         "MEDIA_ROOT": str(tmp_path / "media"),
         "UPLOAD_DIR": str(tmp_path / "uploads"),
     }
+
+
+@pytest.fixture(scope="session")
+def demo_data_files(tmp_path_factory):
+    """A folder per (patients, seed) for generated demo data sets, kept for the whole run.
+
+    The generator is seeded and the demo loader reuses a folder whose manifest matches, so
+    tests that only need the data loaded share one generation instead of making their own.
+    """
+    root = tmp_path_factory.mktemp("demo_data_files")
+
+    def folder(patients: int, seed: int):
+        return root / f"patients-{patients}-seed-{seed}"
+
+    return folder

@@ -33,8 +33,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def demo_data(settings, tmp_path):
-    settings.DEMO_DATA_DIR = tmp_path / "demo"
+def demo_data(settings, demo_data_files):
+    settings.DEMO_DATA_DIR = demo_data_files(24, 5)
     demo_data_generate(patients=24, seed=5)
 
 

@@ -78,9 +78,9 @@ def gpu_worker(server_env):
 
 
 def test_a_worker_killed_mid_training_has_its_job_taken_up_again(
-    settings, tmp_path, redis_url, gpu_worker
+    settings, demo_data_files, redis_url, gpu_worker
 ):
-    settings.DEMO_DATA_DIR = tmp_path / "demo"
+    settings.DEMO_DATA_DIR = demo_data_files(24, 5)
     demo_data_generate(patients=24, seed=5)
     TrainingJob.objects.all().delete()  # the demo's own jobs; this test makes its own
     job = training_job_create(
@@ -105,9 +105,9 @@ def test_a_worker_killed_mid_training_has_its_job_taken_up_again(
 
 
 def test_a_job_that_kills_its_worker_every_time_is_failed_after_the_last_attempt(
-    settings, tmp_path, redis_url, gpu_worker
+    settings, demo_data_files, redis_url, gpu_worker
 ):
-    settings.DEMO_DATA_DIR = tmp_path / "demo"
+    settings.DEMO_DATA_DIR = demo_data_files(24, 5)
     demo_data_generate(patients=24, seed=5)
     TrainingJob.objects.all().delete()
     job = training_job_create(
