@@ -89,8 +89,8 @@ def test_each_demo_task_is_sent_with_its_job_already_marked_as_the_demos():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_demo_triage_model_goes_into_service_when_its_job_finishes(settings, tmp_path):
-    settings.DEMO_DATA_DIR = tmp_path / "demo"
+def test_the_demo_triage_model_goes_into_service_when_its_job_finishes(settings, demo_data_files):
+    settings.DEMO_DATA_DIR = demo_data_files(20, 12)
     settings.DEMO_TRAINING_EPOCHS = 1
     # Seed 12 gives every triage question two images of each answer in training and in
     # held-out validation at this size (the 3D view is rare); other seeds may not.

@@ -64,8 +64,8 @@ def _prediction_rows(version) -> list[tuple]:
 
 
 @pytest.mark.django_db
-def test_triage_trains_on_consensus_labels_and_triages_the_pool_once(settings, tmp_path):
-    settings.DEMO_DATA_DIR = tmp_path / "demo"
+def test_triage_trains_on_consensus_labels_and_triages_the_pool_once(settings, demo_data_files):
+    settings.DEMO_DATA_DIR = demo_data_files(20, 12)
     settings.INFERENCE_DEVICE = "cpu"  # exact comparisons below; CUDA kernels may vary
     # Seed 12 gives every triage question two images of each answer in training and in
     # held-out validation at this size (the 3D view is rare); other seeds may not.
