@@ -76,7 +76,9 @@ def test_booleans_and_redis_urls(monkeypatch):
 
 
 def _deploy_check(env_overrides: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    # The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; a deployment does not.
+    unset = ("DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env.update({"VAR_DIR": str(tmp_path), **env_overrides})
     command = [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
