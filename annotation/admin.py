@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import (
+from annotation.models import (
     CA125Measurement,
     Center,
     DemoDataJob,
@@ -10,7 +10,7 @@ from .models import (
     PathologyResult,
     Patient,
 )
-from .services import patient_delete
+from annotation.services import patient_delete
 
 
 @admin.register(Center)

@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 
 from ovarian_web.roles import Role, has_role
 
-from .models import (
+from annotation.models import (
     AnnotationItem,
     AnnotationSet,
     AnnotationSetReader,

@@ -20,10 +20,15 @@ from ovarian_web.roles import (
     Role,
 )
 
-from . import selectors, serializers
-from .demo import demo_data_job_create
-from .import_jobs import UploadError, import_job_create, import_job_receive, import_job_start
-from .models import Center, DemoDataJob, Image, ImportJob, ImportSource, PathologyOutcome
+from annotation import selectors, serializers
+from annotation.demo import demo_data_job_create
+from annotation.import_jobs import (
+    UploadError,
+    import_job_create,
+    import_job_receive,
+    import_job_start,
+)
+from annotation.models import Center, DemoDataJob, Image, ImportJob, ImportSource, PathologyOutcome
 
 
 def _received_bytes(job: ImportJob) -> int:

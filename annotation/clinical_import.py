@@ -26,10 +26,22 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from . import services
-from .clinical_csv import ClinicalRow, RowError, parse_clinical_csv
-from .identity import IdentifierError, accession_key, decrypt_identifiers, patient_pseudonym
-from .models import CA125Measurement, Center, Exam, LesionFeatures, PathologyResult, Patient
+from annotation import services
+from annotation.clinical_csv import ClinicalRow, RowError, parse_clinical_csv
+from annotation.identity import (
+    IdentifierError,
+    accession_key,
+    decrypt_identifiers,
+    patient_pseudonym,
+)
+from annotation.models import (
+    CA125Measurement,
+    Center,
+    Exam,
+    LesionFeatures,
+    PathologyResult,
+    Patient,
+)
 
 # Keeps IN (...) lists under SQLite's limit on query parameters.
 LOOKUP_CHUNK = 500

@@ -6,8 +6,8 @@ from django.shortcuts import render
 
 from ovarian_web.roles import Role, role_required
 
-from .clinical_csv import MAX_FILE_BYTES
-from .clinical_import import ClinicalImportError, clinical_csv_import
+from annotation.clinical_csv import MAX_FILE_BYTES
+from annotation.clinical_import import ClinicalImportError, clinical_csv_import
 
 # A bad file can have an error on every row; the page shows this many, the count says the rest.
 ERRORS_SHOWN = 500

@@ -15,13 +15,13 @@ from django.db import transaction
 
 from ovarian_web.jobs import ProgressReporter, job_claim, job_fail, job_finish, job_retry
 
-from . import services
-from .clinical_import import clinical_csv_import
-from .demo_labels import demo_labels_load
-from .import_jobs import import_job_execute
-from .models import DemoDataJob, ImportJob, ImportSource
-from .signals import demo_data_loaded
-from .synthetic import generate_dataset
+from annotation import services
+from annotation.clinical_import import clinical_csv_import
+from annotation.demo_labels import demo_labels_load
+from annotation.import_jobs import import_job_execute
+from annotation.models import DemoDataJob, ImportJob, ImportSource
+from annotation.signals import demo_data_loaded
+from annotation.synthetic import generate_dataset
 
 Progress = Callable[[int, int], None]
 
@@ -89,7 +89,7 @@ def demo_data_generate(
 
 
 def demo_data_job_create(*, patients: int, seed: int, user=None) -> DemoDataJob:
-    from .tasks import demo_data_job_run  # tasks import this module
+    from annotation.tasks import demo_data_job_run  # tasks import this module
 
     job = DemoDataJob.objects.create(
         patients=patients, seed=seed, created_by=user, message="Queued"
@@ -99,7 +99,7 @@ def demo_data_job_create(*, patients: int, seed: int, user=None) -> DemoDataJob:
 
 
 def demo_data_job_retry(*, job: DemoDataJob) -> None:
-    from .tasks import demo_data_job_run
+    from annotation.tasks import demo_data_job_run
 
     job_retry(job)
     transaction.on_commit(lambda: demo_data_job_run.delay(job_id=job.pk))

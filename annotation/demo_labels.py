@@ -16,9 +16,16 @@ from django.utils import timezone
 
 from ovarian_web.roles import Role
 
-from .annotation_sets import annotation_set_create
-from .identity import pseudonymous_uid
-from .models import AnnotationItem, AnnotationSet, AnnotationSetReader, Image, Label, LabelSlot
+from annotation.annotation_sets import annotation_set_create
+from annotation.identity import pseudonymous_uid
+from annotation.models import (
+    AnnotationItem,
+    AnnotationSet,
+    AnnotationSetReader,
+    Image,
+    Label,
+    LabelSlot,
+)
 
 DEMO_SET = "Demo: simulated radiologists"
 TRY_SET = "Demo: try the labelling screen"

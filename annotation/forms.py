@@ -1,6 +1,6 @@
 from django import forms
 
-from .synthetic import DEFAULT_PATIENTS
+from annotation.synthetic import DEFAULT_PATIENTS
 
 
 class PatientFindForm(forms.Form):

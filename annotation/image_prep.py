@@ -15,8 +15,8 @@ from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 from PIL.Image import DecompressionBombError
 
-from .dicom import DicomError, read_dicom
-from .scan_area import detect_scan_area
+from annotation.dicom import DicomError, read_dicom
+from annotation.scan_area import detect_scan_area
 
 THUMBNAIL_SIZE = (192, 144)
 MAGIC = {

@@ -11,9 +11,9 @@ from django.utils.text import get_valid_filename
 from ovarian_web.jobs import ProgressReporter, job_claim, job_fail, job_finish
 from ovarian_web.models import JobStatus
 
-from . import services
-from .importing import ImportFailure, import_paths
-from .models import Center, ImportJob, ImportSource
+from annotation import services
+from annotation.importing import ImportFailure, import_paths
+from annotation.models import Center, ImportJob, ImportSource
 
 
 class UploadError(ValueError):
@@ -46,7 +46,7 @@ def import_job_create(
 
 
 def _enqueue(job: ImportJob) -> None:
-    from .tasks import import_job_run  # tasks import this module
+    from annotation.tasks import import_job_run  # tasks import this module
 
     transaction.on_commit(lambda: import_job_run.delay(job_id=job.pk))
 

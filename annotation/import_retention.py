@@ -29,9 +29,9 @@ from django.utils import timezone
 from ovarian_web.jobs import job_fail
 from ovarian_web.models import JobStatus
 
-from .import_jobs import upload_files_remove
-from .models import ImportJob
-from .models.jobs import file_hidden
+from annotation.import_jobs import upload_files_remove
+from annotation.models import ImportJob
+from annotation.models.jobs import file_hidden
 
 SWEEP_SECONDS = 600
 SWEEP_KEY = "import-retention-sweep"

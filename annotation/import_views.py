@@ -4,7 +4,7 @@ from django.shortcuts import get_object_or_404, render
 
 from ovarian_web.roles import IMPORT_ROLES, role_required
 
-from .models import Center, ImportJob
+from annotation.models import Center, ImportJob
 
 
 @role_required(*IMPORT_ROLES)

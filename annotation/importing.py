@@ -30,11 +30,11 @@ from pathlib import Path
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from . import services
-from .archives import collect
-from .identity import accession_key, pseudonymous_uid
-from .image_prep import PreparedFile, PrepareError, prepare_file
-from .models import Center, Exam
+from annotation import services
+from annotation.archives import collect
+from annotation.identity import accession_key, pseudonymous_uid
+from annotation.image_prep import PreparedFile, PrepareError, prepare_file
+from annotation.models import Center, Exam
 
 logger = logging.getLogger(__name__)
 SIDECAR = "images.csv"

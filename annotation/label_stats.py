@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from studies.stats.agreement import cohen_kappa, krippendorff_alpha_nominal
 
-from .annotation_sets import reader_quota
-from .labelling import consensus, label_disagrees
-from .models import (
+from annotation.annotation_sets import reader_quota
+from annotation.labelling import consensus, label_disagrees
+from annotation.models import (
     ANSWER_FIELDS,
     Adjudication,
     AnnotationItem,

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from ovarian_web.broadcast import broadcast
 
-from . import labelling_sql
-from .models import (
+from annotation import labelling_sql
+from annotation.models import (
     ANSWER_FIELDS,
     Adjudication,
     AnnotationItem,

@@ -14,11 +14,11 @@ from ovarian_web.models import AccessAction
 from ovarian_web.query_params import MAX_ID, IdField, query_params
 from ovarian_web.roles import Role, has_role
 
-from . import label_stats, labelling, labelling_sql
-from .annotation_sets import reader_quota
-from .image_links import file_link
-from .models import AnnotationSet, Image, Label
-from .set_views import export_table as set_export_table
+from annotation import label_stats, labelling, labelling_sql
+from annotation.annotation_sets import reader_quota
+from annotation.image_links import file_link
+from annotation.models import AnnotationSet, Image, Label
+from annotation.set_views import export_table as set_export_table
 
 
 class IsRadiologist(BasePermission):

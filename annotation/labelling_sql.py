@@ -9,7 +9,14 @@ they are plain SQL that both PostgreSQL and SQLite run; table names come from th
 
 from django.db import connection
 
-from .models import AnnotationItem, AnnotationSet, AnnotationSetReader, Image, Label, LabelSlot
+from annotation.models import (
+    AnnotationItem,
+    AnnotationSet,
+    AnnotationSetReader,
+    Image,
+    Label,
+    LabelSlot,
+)
 
 SETS = AnnotationSet._meta.db_table
 READERS = AnnotationSetReader._meta.db_table

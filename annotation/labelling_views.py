@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from ovarian_web.roles import Role, role_required
 
-from . import labelling
-from .models import AnnotationSet, AnnotationSetReader, Label
+from annotation import labelling
+from annotation.models import AnnotationSet, AnnotationSetReader, Label
 
 
 def _api_base() -> str:

@@ -5,8 +5,8 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from ovarian_web.models import job_models
 from ovarian_web.roles import IDENTIFIER_ROLES, Role, has_role
 
-from .identity import IdentifierError, decrypt_identifiers, patient_pseudonym
-from .models import Center, Exam, Image, PathologyOutcome, Patient
+from annotation.identity import IdentifierError, decrypt_identifiers, patient_pseudonym
+from annotation.models import Center, Exam, Image, PathologyOutcome, Patient
 
 
 def exam_list(*, center: str = "", outcome: str = "") -> QuerySet[Exam]:

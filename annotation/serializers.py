@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from .models import (
+from annotation.models import (
     CA125Measurement,
     Center,
     DemoDataJob,

@@ -7,15 +7,15 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .identity import (
+from annotation.identity import (
     accession_key,
     decrypt_identifiers,
     encrypt_identifiers,
     patient_pseudonym,
     pseudonymous_uid,
 )
-from .image_prep import PreparedFile, encode_frame
-from .models import (
+from annotation.image_prep import PreparedFile, encode_frame
+from annotation.models import (
     CA125Measurement,
     Center,
     Dimension,
@@ -26,7 +26,7 @@ from .models import (
     PathologyResult,
     Patient,
 )
-from .signals import exam_completed
+from annotation.signals import exam_completed
 
 
 def center_upsert(*, code: str, name: str, is_internal: bool, is_oncology_center: bool) -> Center:

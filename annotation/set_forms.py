@@ -1,7 +1,7 @@
 from django import forms
 
-from .annotation_sets import DEFAULT_SIZE, radiologists
-from .models import Center
+from annotation.annotation_sets import DEFAULT_SIZE, radiologists
+from annotation.models import Center
 
 
 class AnnotationSetForm(forms.Form):

@@ -18,14 +18,14 @@ from ovarian_web.csv_cells import csv_dict_writer
 from ovarian_web.models import AccessAction
 from ovarian_web.roles import Role, role_required
 
-from . import label_stats, labelling
-from .annotation_sets import (
+from annotation import label_stats, labelling
+from annotation.annotation_sets import (
     AnnotationSetError,
     annotation_set_create,
     annotation_set_reader_remove,
 )
-from .models import AnnotationItem, AnnotationSet, ImageFlag, Label, LabelSlot
-from .set_forms import AdjudicationForm, AnnotationSetForm
+from annotation.models import AnnotationItem, AnnotationSet, ImageFlag, Label, LabelSlot
+from annotation.set_forms import AdjudicationForm, AnnotationSetForm
 
 COORDINATION = (Role.COORDINATOR, Role.ADMINISTRATOR)
 

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date
 
-from .models import Patient
+from annotation.models import Patient
 
 WIDTH = 1000  # SVG user units; the page scales it
 MARGIN = 40

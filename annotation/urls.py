@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import clinical_views, import_views, labelling_views, set_views, views
+from annotation import clinical_views, import_views, labelling_views, set_views, views
 
 app_name = "annotation"
 

@@ -17,11 +17,11 @@ from ovarian_web.roles import (
     role_required,
 )
 
-from . import image_links, selectors, services
-from .demo import demo_data_job_create, demo_data_job_retry
-from .forms import DemoDataForm, PatientFindForm
-from .models import Center, DemoDataJob, Exam, PathologyOutcome, Patient
-from .timeline import patient_timeline
+from annotation import image_links, selectors, services
+from annotation.demo import demo_data_job_create, demo_data_job_retry
+from annotation.forms import DemoDataForm, PatientFindForm
+from annotation.models import Center, DemoDataJob, Exam, PathologyOutcome, Patient
+from annotation.timeline import patient_timeline
 
 IMAGE_BROWSER_ROLES = (Role.RADIOLOGIST, Role.COORDINATOR, Role.ADMINISTRATOR)
 

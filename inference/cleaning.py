@@ -13,9 +13,9 @@ from django.utils import timezone
 from annotation.models import AnnotationSet, Image, PathologyOutcome
 from ovarian_web.jobs import ProgressReporter, job_claim, job_fail, job_finish
 
-from .datasets import triage_targets
-from .inference_jobs import triage_verdicts
-from .models import ExclusionReason, ImageExclusion, ModelTask, ModelVersion, TriageJob
+from inference.datasets import triage_targets
+from inference.inference_jobs import triage_verdicts
+from inference.models import ExclusionReason, ImageExclusion, ModelTask, ModelVersion, TriageJob
 
 EXAMPLES = 6
 BATCH = 256
@@ -33,7 +33,7 @@ def triage_job_create(*, version: ModelVersion, user=None) -> TriageJob:
     if version.task != ModelTask.TRIAGE or version.retired:
         raise CleaningError("Choose a triage model that is not retired.")
     job = TriageJob.objects.create(model_version=version, created_by=user, message="Queued")
-    from .tasks import triage_job_run
+    from inference.tasks import triage_job_run
 
     transaction.on_commit(lambda: triage_job_run.delay(job_id=job.pk))
     return job

@@ -9,8 +9,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ovarian_web.roles import Role, role_required
 
-from . import cleaning, workers
-from .models import ImageExclusion, ModelTask, ModelVersion, TriageJob
+from inference import cleaning, workers
+from inference.models import ImageExclusion, ModelTask, ModelVersion, TriageJob
 
 COORDINATION = (Role.COORDINATOR, Role.ADMINISTRATOR)
 

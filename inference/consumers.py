@@ -3,9 +3,9 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from ovarian_web.roles import has_role
 
-from .live import EXAM_RESULTS_GROUP
-from .reports import RESULT_ROLES
-from .selectors import ai_live_allowed
+from inference.live import EXAM_RESULTS_GROUP
+from inference.reports import RESULT_ROLES
+from inference.selectors import ai_live_allowed
 
 
 class ExamResultConsumer(AsyncJsonWebsocketConsumer):

@@ -16,7 +16,7 @@ from annotation.label_stats import consensus_rows
 from annotation.models import AnnotationSet, Image, PathologyOutcome
 from inference.ml.data import to_input
 
-from .models import Borderline, ImageExclusion
+from inference.models import Borderline, ImageExclusion
 
 TRIAGE_OUTPUTS = ("adnexal", "lesion", "ascites", "blood_flow", "three_d")
 INTERNAL = "internal"

@@ -8,10 +8,10 @@ import logging
 
 from django.conf import settings
 
-from .inference_jobs import inference_job_create
-from .models import Architecture, Ensemble, ModelTask, TrainingJob
-from .registry import ensemble_create, triage_put_in_service
-from .training import training_job_create
+from inference.inference_jobs import inference_job_create
+from inference.models import Architecture, Ensemble, ModelTask, TrainingJob
+from inference.registry import ensemble_create, triage_put_in_service
+from inference.training import training_job_create
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import Architecture, Borderline, ModelTask, ModelVersion, ThresholdRule
+from inference.models import Architecture, Borderline, ModelTask, ModelVersion, ThresholdRule
 
 
 class TrainingForm(forms.Form):

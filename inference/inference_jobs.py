@@ -16,12 +16,12 @@ from django.db import transaction
 from annotation.models import Exam, Image
 from ovarian_web.jobs import ProgressReporter, job_claim, job_fail, job_finish
 
-from . import datasets, selectors
-from .ml.cam import cam_png, predict_with_cam
-from .ml.data import letterbox, normalise
-from .ml.networks import build_network
-from .ml.train import predict, resolve_device
-from .models import (
+from inference import datasets, selectors
+from inference.ml.cam import cam_png, predict_with_cam
+from inference.ml.data import letterbox, normalise
+from inference.ml.networks import build_network
+from inference.ml.train import predict, resolve_device
+from inference.models import (
     Ensemble,
     ExamResult,
     ExclusionReason,
@@ -31,8 +31,8 @@ from .models import (
     ResultStatus,
     TriagePrediction,
 )
-from .registry import version_file_check
-from .scoring import exam_score
+from inference.registry import version_file_check
+from inference.scoring import exam_score
 
 log = logging.getLogger(__name__)
 _NETWORKS: dict[int, torch.nn.Module] = {}
@@ -84,7 +84,7 @@ def inference_job_create(
 
 
 def _enqueue(job: InferenceJob) -> None:
-    from .tasks import inference_job_run
+    from inference.tasks import inference_job_run
 
     transaction.on_commit(lambda: inference_job_run.delay(job_id=job.pk))
 
@@ -272,7 +272,7 @@ def _predictions_store(predictions) -> None:
 
 def _announce(result: ExamResult) -> None:
     try:
-        from .live import result_broadcast
+        from inference.live import result_broadcast
     except ImportError:  # the live worklist is optional for scoring
         return
     result_broadcast(result)

@@ -8,8 +8,8 @@ from django.template.loader import render_to_string
 
 from ovarian_web.broadcast import broadcast
 
-from . import reports
-from .models import ExamResult
+from inference import reports
+from inference.models import ExamResult
 
 EXAM_RESULTS_GROUP = "exam-results"
 MESSAGE_TYPE = "exam.result"

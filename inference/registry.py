@@ -11,9 +11,16 @@ from django.db import IntegrityError, transaction
 
 from studies.stats.roc import auc
 
-from .ml.networks import CheckpointMismatch, check_state_dict, load_checkpoint
-from .models import Architecture, Ensemble, ModelSource, ModelTask, ModelVersion, ThresholdRule
-from .scoring import choose_threshold, combine_scores, ensemble_weights
+from inference.ml.networks import CheckpointMismatch, check_state_dict, load_checkpoint
+from inference.models import (
+    Architecture,
+    Ensemble,
+    ModelSource,
+    ModelTask,
+    ModelVersion,
+    ThresholdRule,
+)
+from inference.scoring import choose_threshold, combine_scores, ensemble_weights
 
 INTERNAL = "internal"
 
@@ -77,7 +84,7 @@ def checkpoint_upload(
         raise RegistryError("Unknown task or architecture.")
     outputs = outputs or (["malignant"] if task == ModelTask.MALIGNANCY else None)
     if not outputs:
-        from .datasets import TRIAGE_OUTPUTS
+        from inference.datasets import TRIAGE_OUTPUTS
 
         outputs = list(TRIAGE_OUTPUTS)
     try:

@@ -15,10 +15,10 @@ from annotation.models import Exam
 from ovarian_web.query_params import IdField, query_params
 from ovarian_web.roles import HasRole
 
-from . import reports, selectors
-from .inference_jobs import NoModelInService
-from .models import Ensemble, ExamResult, InferenceJob, ResultStatus
-from .reports import RESULT_ROLES, SCORE_ROLES
+from inference import reports, selectors
+from inference.inference_jobs import NoModelInService
+from inference.models import Ensemble, ExamResult, InferenceJob, ResultStatus
+from inference.reports import RESULT_ROLES, SCORE_ROLES
 
 
 class EnsembleSerializer(serializers.ModelSerializer):

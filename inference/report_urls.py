@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from . import report_api, report_views
+from inference import report_api, report_views
 
 urlpatterns = [
     path("worklist/", report_views.worklist, name="worklist"),

@@ -18,10 +18,10 @@ from ovarian_web.access_log import access_log_record
 from ovarian_web.models import AccessAction
 from ovarian_web.roles import IDENTIFIER_ROLES, has_role, role_required
 
-from . import dicom_export, reports, selectors
-from .inference_jobs import NoModelInService
-from .models import Agreement, ClinicianReview, Ensemble, ResultStatus
-from .reports import DISAGREEMENT_ROLES, RESULT_ROLES, REVIEW_ROLES, SCORE_ROLES
+from inference import dicom_export, reports, selectors
+from inference.inference_jobs import NoModelInService
+from inference.models import Agreement, ClinicianReview, Ensemble, ResultStatus
+from inference.reports import DISAGREEMENT_ROLES, RESULT_ROLES, REVIEW_ROLES, SCORE_ROLES
 
 
 class WorklistFilterForm(forms.Form):

@@ -17,8 +17,8 @@ from annotation.models import CA125Measurement, Exam, Image
 from ovarian_web.models import JobStatus
 from ovarian_web.roles import Role, has_role
 
-from . import selectors
-from .models import (
+from inference import selectors
+from inference.models import (
     Agreement,
     ClinicianReview,
     Ensemble,
@@ -422,7 +422,7 @@ def score_request(*, exam_ids: list[int], user, scope: str) -> InferenceJob:
     on all of them. Raises ScoreRequestError for unknown exams and
     inference_jobs.NoModelInService when no ensemble is in service (or it is retired).
     """
-    from .inference_jobs import inference_job_create
+    from inference.inference_jobs import inference_job_create
 
     wanted = sorted(set(exam_ids))
     if not wanted:
@@ -435,7 +435,7 @@ def score_request(*, exam_ids: list[int], user, scope: str) -> InferenceJob:
     if None not in job_ids and len(job_ids) == 1:
         return InferenceJob.objects.get(pk=job_ids.pop())
     job = inference_job_create(exam_ids=wanted, user=user, scope=scope, automatic=False)
-    from .live import exam_rows_broadcast
+    from inference.live import exam_rows_broadcast
 
     exam_rows_broadcast(wanted)
     return job

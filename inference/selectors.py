@@ -7,7 +7,14 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-from .models import Ensemble, ExamResult, ImagePrediction, ModelTask, ModelVersion, ResultStatus
+from inference.models import (
+    Ensemble,
+    ExamResult,
+    ImagePrediction,
+    ModelTask,
+    ModelVersion,
+    ResultStatus,
+)
 
 HEATMAP_SALT = "inference.heatmap"
 HEATMAP_MAX_AGE = settings.HEATMAP_LINK_SECONDS  # minutes: what the pages need

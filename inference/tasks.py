@@ -4,11 +4,11 @@ from celery import shared_task
 
 from ovarian_web.jobs import job_task_run
 
-from .cleaning import triage_job_execute
-from .inference_jobs import inference_job_execute
-from .models import InferenceJob, TrainingJob, TriageJob
-from .training import training_job_execute
-from .workers import _start_heartbeat  # noqa: F401  (connects the worker heartbeat)
+from inference.cleaning import triage_job_execute
+from inference.inference_jobs import inference_job_execute
+from inference.models import InferenceJob, TrainingJob, TriageJob
+from inference.training import training_job_execute
+from inference.workers import _start_heartbeat  # noqa: F401  (connects the worker heartbeat)
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)

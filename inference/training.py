@@ -12,11 +12,11 @@ from django.db import transaction
 from ovarian_web.jobs import ProgressReporter, job_claim, job_fail, job_finish
 from studies.stats.roc import auc
 
-from . import datasets, registry
-from .ml.networks import build_network
-from .ml.train import TrainConfig, TrainingDataError, predict, train_model
-from .models import Architecture, Borderline, ModelTask, TrainingJob
-from .scoring import choose_threshold, exam_score
+from inference import datasets, registry
+from inference.ml.networks import build_network
+from inference.ml.train import TrainConfig, TrainingDataError, predict, train_model
+from inference.models import Architecture, Borderline, ModelTask, TrainingJob
+from inference.scoring import choose_threshold, exam_score
 
 
 class TrainingError(ValueError):
@@ -66,7 +66,7 @@ def training_job_create(
 
 
 def _enqueue(job: TrainingJob) -> None:
-    from .tasks import training_job_run
+    from inference.tasks import training_job_run
 
     transaction.on_commit(lambda: training_job_run.delay(job_id=job.pk))
 
@@ -302,6 +302,6 @@ def training_job_execute(*, job_id: int, on_progress=None) -> None:
     figure = f"; internal validation AUC {score:.3f}" if score is not None else ""
     job_finish(job, message=f"{version.label} registered{figure}{stopped}", result=version)
     if job.demo:
-        from .demo import demo_models_finish
+        from inference.demo import demo_models_finish
 
         demo_models_finish(job)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import cleaning_views, views
+from inference import cleaning_views, views
 
 urlpatterns = [
     path("heatmaps/<str:token>/", views.heatmap, name="heatmap"),

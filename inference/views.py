@@ -12,10 +12,10 @@ from django.views.decorators.http import require_GET, require_POST
 from annotation.models import Exam
 from ovarian_web.roles import Role, role_required
 
-from . import registry, selectors, training
-from .forms import CheckpointForm, EnsembleForm, ScoreForm, TrainingForm
-from .inference_jobs import NoModelInService, inference_job_create
-from .models import Ensemble, ImagePrediction, ModelTask, ModelVersion, TrainingJob
+from inference import registry, selectors, training
+from inference.forms import CheckpointForm, EnsembleForm, ScoreForm, TrainingForm
+from inference.inference_jobs import NoModelInService, inference_job_create
+from inference.models import Ensemble, ImagePrediction, ModelTask, ModelVersion, TrainingJob
 
 COORDINATION = (Role.COORDINATOR, Role.ADMINISTRATOR)
 

@@ -7,9 +7,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .csv_cells import csv_writer
-from .login_throttle import client_address
-from .models import AccessAction, AccessLogEntry
+from ovarian_web.csv_cells import csv_writer
+from ovarian_web.login_throttle import client_address
+from ovarian_web.models import AccessAction, AccessLogEntry
 
 CSV_COLUMNS = ("at", "username", "action", "patient_id", "target", "ip_address", "path")
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import AccessLogEntry
+from ovarian_web.models import AccessLogEntry
 
 
 @admin.register(AccessLogEntry)

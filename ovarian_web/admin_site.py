@@ -11,7 +11,7 @@ class AdminSite(admin.AdminSite):
 
     def has_permission(self, request) -> bool:
         # Imported here: this module loads while the app registry is still being filled.
-        from .roles import Role, has_role
+        from ovarian_web.roles import Role, has_role
 
         return request.user.is_active and has_role(request.user, Role.ADMINISTRATOR)
 

@@ -18,8 +18,8 @@ from rest_framework.decorators import (
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
-from .roles import has_role
-from .session_guard import TWO_FACTOR_ROLES
+from ovarian_web.roles import has_role
+from ovarian_web.session_guard import TWO_FACTOR_ROLES
 
 
 class TokenRequestSerializer(serializers.Serializer):

@@ -13,8 +13,8 @@ from inference import report_urls, training_urls
 from studies import api as studies_api
 from studies import reading_urls, results_urls
 
-from . import api_tokens
-from .roles import ROLE_LABELS, user_roles
+from ovarian_web import api_tokens
+from ovarian_web.roles import ROLE_LABELS, user_roles
 
 router = DefaultRouter()
 router.register("centers", annotation_api.CenterViewSet, basename="center")

@@ -9,8 +9,8 @@ class OvarianWebConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
-        from .groups import groups_ensure
-        from .session_guard import last_seen_stamp
+        from ovarian_web.groups import groups_ensure
+        from ovarian_web.session_guard import last_seen_stamp
 
         post_migrate.connect(groups_ensure, sender=self)
         user_logged_in.connect(last_seen_stamp, dispatch_uid="last_seen_stamp")

@@ -10,7 +10,7 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from annotation.image_links import asgi_with_links  # noqa: E402
 
-from .routing import websocket_application  # noqa: E402
+from ovarian_web.routing import websocket_application  # noqa: E402
 
 # Daphne (the demo) and the tests; production runs local_services.production_application.
 application = ProtocolTypeRouter(

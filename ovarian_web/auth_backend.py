@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group
 
-from .roles import roles_set
+from ovarian_web.roles import roles_set
 
 
 def _user_with_groups_sql() -> str:

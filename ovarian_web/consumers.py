@@ -1,8 +1,8 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from .jobs import JOBS_GROUP
-from .roles import JOB_ROLES, has_role
+from ovarian_web.jobs import JOBS_GROUP
+from ovarian_web.roles import JOB_ROLES, has_role
 
 
 class JobConsumer(AsyncJsonWebsocketConsumer):

@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import AccessAction
+from ovarian_web.models import AccessAction
 
 
 class AccessLogFilterForm(forms.Form):

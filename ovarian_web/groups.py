@@ -2,7 +2,7 @@
 
 from django.contrib.auth.models import Group, Permission
 
-from .roles import Role
+from ovarian_web.roles import Role
 
 # Model permissions per role: (app label, codename prefix list). The administrator gets all.
 ROLE_PERMISSIONS = {

@@ -14,9 +14,9 @@ from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from .broadcast import broadcast
-from .celery import app
-from .models import Job, JobStatus, job_models
+from ovarian_web.broadcast import broadcast
+from ovarian_web.celery import app
+from ovarian_web.models import Job, JobStatus, job_models
 
 log = logging.getLogger(__name__)
 

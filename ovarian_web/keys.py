@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from .env import SettingError
+from ovarian_web.env import SettingError
 
 KEY_NAMES = ("SECRET_KEY", "PSEUDONYM_KEY", "IDENTIFIER_KEY")
 

@@ -9,7 +9,7 @@ from django.urls import path
 from inference.consumers import ExamResultConsumer
 from studies.consumers import ReaderStudyProgressConsumer
 
-from .consumers import JobConsumer, LabellingDashboardConsumer
+from ovarian_web.consumers import JobConsumer, LabellingDashboardConsumer
 
 websocket_urlpatterns = [
     path("ws/jobs/", JobConsumer.as_asgi()),

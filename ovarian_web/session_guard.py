@@ -11,7 +11,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 
-from .roles import Role, has_role
+from ovarian_web.roles import Role, has_role
 
 LAST_SEEN_KEY = "last_seen"
 TWO_FACTOR_ROLES = (Role.CLINICIAN, Role.ADMINISTRATOR)

@@ -4,15 +4,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-from .env import (
-    env_bool,
-    env_database,
-    env_int,
-    env_list,
-    env_redis,
-    env_str,
-)
-from .keys import local_keys
+from ovarian_web.env import env_bool, env_database, env_int, env_list, env_redis, env_str
+from ovarian_web.keys import local_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import account_views, views
+from ovarian_web import account_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),

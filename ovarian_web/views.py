@@ -6,10 +6,10 @@ from django.views.decorators.http import require_GET
 
 from annotation.models import AnnotationSet, DemoDataJob, Exam, Image, Patient
 
-from .access_log import access_log_csv, access_log_entries, access_log_record
-from .forms import AccessLogFilterForm
-from .models import AccessAction
-from .roles import IMAGE_ROLES, Role, role_required
+from ovarian_web.access_log import access_log_csv, access_log_entries, access_log_record
+from ovarian_web.forms import AccessLogFilterForm
+from ovarian_web.models import AccessAction
+from ovarian_web.roles import IMAGE_ROLES, Role, role_required
 
 
 @role_required(*IMAGE_ROLES)

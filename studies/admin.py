@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ImportedReaderStudy, ImportedReading
+from studies.models import ImportedReaderStudy, ImportedReading
 
 
 @admin.register(ImportedReaderStudy)

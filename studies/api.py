@@ -11,8 +11,8 @@ from rest_framework.response import Response
 from ovarian_web.query_params import query_params
 from ovarian_web.roles import Role, has_role
 
-from .models import ImportedReaderStudy
-from .results import COVARIANCES, ReaderStudyResultsError, reader_study_results
+from studies.models import ImportedReaderStudy
+from studies.results import COVARIANCES, ReaderStudyResultsError, reader_study_results
 
 
 class IsStudyCoordinator(BasePermission):

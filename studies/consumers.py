@@ -3,7 +3,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from ovarian_web.roles import Role, has_role
 
-from .reading import progress_group
+from studies.reading import progress_group
 
 
 class ReaderStudyProgressConsumer(AsyncJsonWebsocketConsumer):

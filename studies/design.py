@@ -21,7 +21,7 @@ from django.utils import timezone
 from annotation.models import Exam, Image
 from ovarian_web.roles import Role, has_role
 
-from .models import (
+from studies.models import (
     CLINICAL_DATA,
     MAX_WASHOUT_DAYS,
     Arm,

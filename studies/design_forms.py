@@ -5,14 +5,14 @@ from django import forms
 from annotation.annotation_sets import radiologists
 from annotation.models import Center
 
-from .design_cases import (
+from studies.design_cases import (
     CaseChoiceError,
     draw,
     eligible_exams,
     exams_from_accessions,
     exams_from_ids,
 )
-from .models import MAX_WASHOUT_DAYS, Arm, Design, ReaderStudy, ReaderStudyReader, Specialty
+from studies.models import MAX_WASHOUT_DAYS, Arm, Design, ReaderStudy, ReaderStudyReader, Specialty
 
 CLINICAL_CHOICES = [("age", "Age"), ("ca125", "CA125"), ("report", "Ultrasound report")]
 LIST_HELP = "One per line (IDs may also be separated by commas)."

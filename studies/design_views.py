@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from ovarian_web.roles import Role, role_required
 
-from .design import (
+from studies.design import (
     ReaderStudyError,
     locked_reason,
     reader_study_close,
@@ -18,9 +18,9 @@ from .design import (
     reader_study_reader_update,
     reader_study_update,
 )
-from .design_forms import ReaderExperienceForm, ReaderStudyForm
-from .models import Arm, ReaderStudy
-from .reading_progress import study_progress
+from studies.design_forms import ReaderExperienceForm, ReaderStudyForm
+from studies.models import Arm, ReaderStudy
+from studies.reading_progress import study_progress
 
 COORDINATION = (Role.COORDINATOR, Role.ADMINISTRATOR)
 

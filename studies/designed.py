@@ -13,10 +13,10 @@ subgroup results.
 
 from __future__ import annotations
 
-from .design import exam_truth
-from .models import Arm, CaseReading, ReaderStudy
-from .reading_import import Reading
-from .result_sources import ReaderProfile, ResultSource
+from studies.design import exam_truth
+from studies.models import Arm, CaseReading, ReaderStudy
+from studies.reading_import import Reading
+from studies.result_sources import ReaderProfile, ResultSource
 
 MODALITIES = {Arm.WITHOUT_AI: Arm.WITHOUT_AI.label, Arm.WITH_AI: Arm.WITH_AI.label}
 REFERENCE = MODALITIES[Arm.WITHOUT_AI]  # "without AI"

@@ -13,10 +13,10 @@ from typing import Any
 
 from django import forms
 
-from .models import ImportedReaderStudy
-from .results import COVARIANCES, ReaderStudyResultsError, reader_study_results
-from .stats import PilotComponents, StatsInputError, power_table, sample_size_table
-from .stats.power import ANALYSES, var_tr_from_ms
+from studies.models import ImportedReaderStudy
+from studies.results import COVARIANCES, ReaderStudyResultsError, reader_study_results
+from studies.stats import PilotComponents, StatsInputError, power_table, sample_size_table
+from studies.stats.power import ANALYSES, var_tr_from_ms
 
 READERS = tuple(range(3, 16))
 DEFAULT_CASES = (50, 100, 150, 200, 300, 400, 500, 750, 1000)

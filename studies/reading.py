@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from ovarian_web.broadcast import broadcast
 
-from .models import CaseReading, CaseReadingRevision, ReaderStudy, ReadingSession
-from .reading_blinding import frozen_reason
+from studies.models import CaseReading, CaseReadingRevision, ReaderStudy, ReadingSession
+from studies.reading_blinding import frozen_reason
 
 ANSWERS = ("malignant", "confidence", "orads", "comment")
 MAX_COMMENT = 2000

@@ -19,8 +19,8 @@ from rest_framework.response import Response
 from ovarian_web.query_params import IdField, query_params
 from ovarian_web.roles import Role, has_role
 
-from .models import ReaderStudy
-from .reading import (
+from studies.models import ReaderStudy
+from studies.reading import (
     ReadingError,
     reading_autosave,
     reading_next,
@@ -28,8 +28,8 @@ from .reading import (
     reading_submit,
     session_progress,
 )
-from .reading_cases import case_payload, reading_data
-from .reading_progress import reader_reading, reader_session, reader_worklist, study_progress
+from studies.reading_cases import case_payload, reading_data
+from studies.reading_progress import reader_reading, reader_session, reader_worklist, study_progress
 
 STATUS = {"invalid": 400, "unavailable": 403, "conflict": 409}
 

@@ -22,7 +22,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from .models import AIShown, Arm, CaseReading, ReaderStudy
+from studies.models import AIShown, Arm, CaseReading, ReaderStudy
 
 WITHHELD = (
     "you are reading this exam without AI in the reader study {study}; its AI output is "

@@ -10,8 +10,8 @@ from typing import Any
 from annotation.labelling_api import image_payload
 from annotation.models import CA125Measurement, Exam, Image
 
-from .models import Arm, CaseReading, ReadingSession
-from .reading import session_progress
+from studies.models import Arm, CaseReading, ReadingSession
+from studies.reading import session_progress
 
 
 def ai_output(exam_id: int, *, viewer) -> dict | None:

@@ -38,7 +38,7 @@ from annotation.models import Exam
 from ovarian_web.csv_cells import csv_unsafe
 from ovarian_web.roles import IDENTIFIER_ROLES, has_role
 
-from .models import ImportedReaderStudy, ImportedReading
+from studies.models import ImportedReaderStudy, ImportedReading
 
 REQUIRED = ("reader", "case", "modality", "truth", "rating")
 OPTIONAL = ("decision", "seconds")

@@ -13,8 +13,8 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from .models import Arm, CaseReading, CaseReadingRevision, ReaderStudy, ReadingSession
-from .reading import session_unavailable_reason
+from studies.models import Arm, CaseReading, CaseReadingRevision, ReaderStudy, ReadingSession
+from studies.reading import session_unavailable_reason
 
 
 def reader_session(*, session_id: int, reader) -> ReadingSession:

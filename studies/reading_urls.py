@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import design_views, reading_api, reading_views
+from studies import design_views, reading_api, reading_views
 
 urlpatterns = [
     path("reader-studies/", design_views.study_list, name="study_list"),

@@ -11,9 +11,9 @@ from django.urls import reverse
 
 from ovarian_web.roles import Role, role_required
 
-from .models import Arm
-from .reading import session_unavailable_reason
-from .reading_progress import reader_session, reader_worklist
+from studies.models import Arm
+from studies.reading import session_unavailable_reason
+from studies.reading_progress import reader_session, reader_worklist
 
 
 @role_required(Role.RADIOLOGIST)

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .models import ImportedReaderStudy
-from .reading_import import Reading
+from studies.models import ImportedReaderStudy
+from studies.reading_import import Reading
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .result_sources import ReaderProfile
+from studies.result_sources import ReaderProfile
 
 # (key, label, lowest, highest years); highest None: no upper end.
 EXPERIENCE_BANDS: tuple[tuple[str, str, int, int | None], ...] = (

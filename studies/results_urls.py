@@ -5,7 +5,7 @@ Reader-study results (imported and designed studies) and the planning page.
 
 from django.urls import path
 
-from . import results_views as views
+from studies import results_views as views
 
 urlpatterns = [
     path("imported/", views.imported_list, name="imported_list"),

@@ -9,7 +9,7 @@ from ovarian_web import broadcast
 from ovarian_web.local_services import free_port, redis_command, wait_for_port
 from ovarian_web.roles import Role
 
-from .factories import UserFactory
+from tests.factories import UserFactory
 
 
 @pytest.fixture(autouse=True)

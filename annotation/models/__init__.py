@@ -1,6 +1,6 @@
 """The annotation layer's models: imaging data, acquisition jobs, labelling."""
 
-from .imaging import (
+from annotation.models.imaging import (
     FIGO_STAGES,
     CA125Measurement,
     Center,
@@ -15,8 +15,8 @@ from .imaging import (
     PathologyResult,
     Patient,
 )
-from .jobs import DemoDataJob, ImportJob, ImportSource
-from .labelling import (
+from annotation.models.jobs import DemoDataJob, ImportJob, ImportSource
+from annotation.models.labelling import (
     ANSWER_FIELDS,
     Adjudication,
     AnnotationItem,

@@ -5,7 +5,7 @@ from django.db.models import Q
 
 from ovarian_web.models import Job
 
-from .imaging import Center
+from annotation.models.imaging import Center
 
 
 class ImportSource(models.TextChoices):

@@ -12,7 +12,7 @@ from django.db.models import Q
 
 from ovarian_web.models import TimeStampedModel
 
-from .imaging import Image
+from annotation.models.imaging import Image
 
 ANSWER_FIELDS = ("adnexal", "lesion", "ascites", "blood_flow", "dimension")
 

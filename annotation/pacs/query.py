@@ -20,7 +20,12 @@ from pynetdicom.sop_class import (
     StudyRootQueryRetrieveInformationModelMove,
 )
 
-from .receiver import RECEIVED_TRANSFER_SYNTAXES, ULTRASOUND_STORAGE, StoreTally, store_received
+from annotation.pacs.receiver import (
+    RECEIVED_TRANSFER_SYNTAXES,
+    ULTRASOUND_STORAGE,
+    StoreTally,
+    store_received,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Django-free: imports only the standard library, numpy, scipy, Pillow and pydicom.
 """
 
-from .common import GeneratorError
-from .dataset import DEFAULT_PATIENTS, generate_dataset
+from annotation.synthetic.common import GeneratorError
+from annotation.synthetic.dataset import DEFAULT_PATIENTS, generate_dataset
 
 __all__ = ["DEFAULT_PATIENTS", "GeneratorError", "generate_dataset"]

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
-from .geometry import Geometry
+from annotation.synthetic.geometry import Geometry
 
 FLUID = 0.005
 

@@ -10,9 +10,9 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from .centers import CENTERS, FIRST_NAMES, LAST_NAMES, Center
-from .common import rng_for, uid_for
-from .pathology import (
+from annotation.synthetic.centers import CENTERS, FIRST_NAMES, LAST_NAMES, Center
+from annotation.synthetic.common import rng_for, uid_for
+from annotation.synthetic.pathology import (
     Features,
     Pathology,
     draw_ca125,

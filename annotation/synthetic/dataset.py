@@ -14,12 +14,12 @@ from concurrent.futures.process import BrokenProcessPool
 
 from PIL import Image
 
-from ..clinical_csv import COLUMNS
-from .centers import CENTERS
-from .cohort import Cohort, Exam, ImagePlan, Patient, build_cohort
-from .common import GeneratorError, rng_for
-from .dicom_writer import write_dicom
-from .readers import (
+from annotation.clinical_csv import COLUMNS
+from annotation.synthetic.centers import CENTERS
+from annotation.synthetic.cohort import Cohort, Exam, ImagePlan, Patient, build_cohort
+from annotation.synthetic.common import GeneratorError, rng_for
+from annotation.synthetic.dicom_writer import write_dicom
+from annotation.synthetic.readers import (
     LABEL_COLUMNS,
     READ_COLUMNS,
     annotation_labels,
@@ -28,7 +28,7 @@ from .readers import (
     reader_reads,
     study_readers,
 )
-from .render import render_image
+from annotation.synthetic.render import render_image
 
 DEFAULT_PATIENTS = 80
 MAX_PATIENTS = 20000

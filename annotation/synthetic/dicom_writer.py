@@ -11,9 +11,9 @@ from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 from pydicom.uid import ExplicitVRLittleEndian
 
-from .centers import SONOGRAPHERS, STAFF_NAMES
-from .cohort import Exam, ImagePlan, Patient
-from .render import RenderedImage
+from annotation.synthetic.centers import SONOGRAPHERS, STAFF_NAMES
+from annotation.synthetic.cohort import Exam, ImagePlan, Patient
+from annotation.synthetic.render import RenderedImage
 
 US_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.6.1"
 US_MULTIFRAME_STORAGE = "1.2.840.10008.5.1.4.1.1.3.1"

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .centers import Center
+from annotation.synthetic.centers import Center
 
 SIDE_MARGIN = 40  # pixels kept free on each side for the depth scale and the colour bar
 NEAR_RATIO = 0.12  # near-field arc radius as a fraction of the far-field radius

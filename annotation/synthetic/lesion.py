@@ -6,9 +6,19 @@ import math
 
 import numpy as np
 
-from .anatomy import FLUID, Beam, Scene, Shape, ascites, ovary, paint, smooth_noise, wobble
-from .geometry import Geometry
-from .pathology import Features
+from annotation.synthetic.anatomy import (
+    FLUID,
+    Beam,
+    Scene,
+    Shape,
+    ascites,
+    ovary,
+    paint,
+    smooth_noise,
+    wobble,
+)
+from annotation.synthetic.geometry import Geometry
+from annotation.synthetic.pathology import Features
 
 CONTENT_LEVEL = {"anechoic": FLUID, "ground_glass": 0.06, "low_level": 0.014}
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cohort import Cohort, Exam, ImagePlan
-from .common import rng_for
-from .pathology import risk_of_malignancy
+from annotation.synthetic.cohort import Cohort, Exam, ImagePlan
+from annotation.synthetic.common import rng_for
+from annotation.synthetic.pathology import risk_of_malignancy
 
 LABEL_COLUMNS = (
     "sop_instance_uid", "frame_index", "reader", "adnexal", "lesion", "ascites", "blood_flow",

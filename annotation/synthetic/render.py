@@ -9,13 +9,13 @@ from functools import lru_cache
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from . import anatomy
-from .centers import Center
-from .cohort import Exam, ImagePlan, Patient
-from .common import rng_for
-from .geometry import Geometry, geometry_for, polar_maps
-from .lesion import lesion
-from .text import burn_text
+from annotation.synthetic import anatomy
+from annotation.synthetic.centers import Center
+from annotation.synthetic.cohort import Exam, ImagePlan, Patient
+from annotation.synthetic.common import rng_for
+from annotation.synthetic.geometry import Geometry, geometry_for, polar_maps
+from annotation.synthetic.lesion import lesion
+from annotation.synthetic.text import burn_text
 
 _PAD = 48  # speckle pool margin for random crops
 

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .geometry import Geometry
+from annotation.synthetic.geometry import Geometry
 
 if TYPE_CHECKING:
-    from .cohort import Exam, ImagePlan, Patient
+    from annotation.synthetic.cohort import Exam, ImagePlan, Patient
 
 LINE_HEIGHT = 13
 TEXT_LEVEL = 225

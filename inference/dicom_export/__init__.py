@@ -25,7 +25,7 @@ The source images' SOP Class is not stored; a DICOM source is referenced as Ultr
 Storage, or Ultrasound Multi-frame Image Storage (with the frame number) for a cine loop.
 """
 
-from .common import (
+from inference.dicom_export.common import (
     CODING_SCHEME,
     KINDS,
     MANUFACTURER,
@@ -34,10 +34,10 @@ from .common import (
     Exported,
     ExportError,
 )
-from .export import result_export
-from .heatmap import heatmap_overlay
-from .identity import ImageReference, StudyIdentity, study_identity
-from .pdf import MARGIN, PAGE_HEIGHT, PAGE_WIDTH, report_pdf
+from inference.dicom_export.export import result_export
+from inference.dicom_export.heatmap import heatmap_overlay
+from inference.dicom_export.identity import ImageReference, StudyIdentity, study_identity
+from inference.dicom_export.pdf import MARGIN, PAGE_HEIGHT, PAGE_WIDTH, report_pdf
 
 __all__ = [
     "CODING_SCHEME",

@@ -9,8 +9,8 @@ from pydicom import Dataset
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
 
-from ..models import ExamResult
-from .identity import ImageReference, StudyIdentity
+from inference.models import ExamResult
+from inference.dicom_export.identity import ImageReference, StudyIdentity
 
 KINDS = ("heatmap", "sr", "pdf")
 MANUFACTURER = "OvaScan"

@@ -2,13 +2,13 @@
 
 from annotation.models import Image
 
-from .. import reports
-from ..models import ExamResult, ImagePrediction, ResultStatus
-from .common import KINDS, Exported, ExportError, _file_bytes
-from .heatmap import _heatmap_dataset
-from .identity import study_identity
-from .pdf import _pdf_dataset
-from .sr import _sr_dataset
+from inference import reports
+from inference.models import ExamResult, ImagePrediction, ResultStatus
+from inference.dicom_export.common import KINDS, Exported, ExportError, _file_bytes
+from inference.dicom_export.heatmap import _heatmap_dataset
+from inference.dicom_export.identity import study_identity
+from inference.dicom_export.pdf import _pdf_dataset
+from inference.dicom_export.sr import _sr_dataset
 
 
 def result_export(*, result: ExamResult, kind: str, user, image_id: int | None = None) -> Exported:

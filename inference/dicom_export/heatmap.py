@@ -8,9 +8,9 @@ from pydicom.uid import SecondaryCaptureImageStorage
 
 from annotation.models import Image
 
-from ..models import ExamResult, ImagePrediction
-from .common import OVERLAY_OPACITY, ExportError, _base, _reference_item, _uid
-from .identity import StudyIdentity
+from inference.models import ExamResult, ImagePrediction
+from inference.dicom_export.common import OVERLAY_OPACITY, ExportError, _base, _reference_item, _uid
+from inference.dicom_export.identity import StudyIdentity
 
 
 def heatmap_overlay(image: Image, prediction: ImagePrediction) -> np.ndarray:
@@ -26,7 +26,7 @@ def heatmap_overlay(image: Image, prediction: ImagePrediction) -> np.ndarray:
     with prediction.heatmap.open("rb") as handle:
         cam = np.asarray(PILImage.open(handle).convert("RGBA"))[:, :, 3]
     try:
-        from ..ml.cam import cam_overlay
+        from inference.ml.cam import cam_overlay
     except ImportError:  # without torch: the same blend, done here
         return _blend(pixels, cam)
     return cam_overlay(pixels, np.ascontiguousarray(cam), opacity=OVERLAY_OPACITY)

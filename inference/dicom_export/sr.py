@@ -6,10 +6,10 @@ from pydicom.uid import BasicTextSRStorage
 
 from annotation.models import Image
 
-from .. import reports
-from ..models import ExamResult, ResultStatus
-from .common import CODING_SCHEME, _base, _reference_item
-from .identity import ImageReference, StudyIdentity
+from inference import reports
+from inference.models import ExamResult, ResultStatus
+from inference.dicom_export.common import CODING_SCHEME, _base, _reference_item
+from inference.dicom_export.identity import ImageReference, StudyIdentity
 
 
 def _code(value: str, scheme: str, meaning: str) -> Dataset:

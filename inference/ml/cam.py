@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .data import letterbox
-from .networks import forward_with_maps
+from inference.ml.data import letterbox
+from inference.ml.networks import forward_with_maps
 
 # A CAM whose range is below this is flat: shown as zeros rather than amplified noise.
 FLAT_RANGE = 1e-8

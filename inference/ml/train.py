@@ -16,9 +16,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .augment import augment_batch, eval_batch
-from .data import normalise
-from .networks import ARCHITECTURES, build_network
+from inference.ml.augment import augment_batch, eval_batch
+from inference.ml.data import normalise
+from inference.ml.networks import ARCHITECTURES, build_network
 
 OPTIMIZERS = ("adamw", "sgd")
 SGD_MOMENTUM = 0.9

@@ -27,7 +27,7 @@ AI's) and, only for a source with reader profiles (a designed study), `subgroups
 (`studies.result_subgroups`).
 """
 
-from .common import (
+from studies.results.common import (
     COVARIANCES,
     DECISION_METRICS,
     LEVEL,
@@ -35,9 +35,9 @@ from .common import (
     SHOWN,
     ReaderStudyResultsError,
 )
-from .design import Cell, design_gaps, study_design_gaps
-from .document import reader_study_results, source_results
-from .downloads import (
+from studies.results.design import Cell, design_gaps, study_design_gaps
+from studies.results.document import reader_study_results, source_results
+from studies.results.downloads import (
     ESTIMATE_METRICS,
     LONG_COLUMNS,
     TABLE_COLUMNS,
@@ -45,7 +45,7 @@ from .downloads import (
     results_table,
     results_table_csv,
 )
-from .pooled import METRIC_RANGES
+from studies.results.pooled import METRIC_RANGES
 
 __all__ = [
     "COVARIANCES",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..models import ImportedReaderStudy
-from ..reading_import import Reading
-from ..result_sources import imported_study_source
-from .common import SHOWN, _sort_key
+from studies.models import ImportedReaderStudy
+from studies.reading_import import Reading
+from studies.result_sources import imported_study_source
+from studies.results.common import SHOWN, _sort_key
 
 Cell = tuple[str, str, str]  # (modality, reader, case)
 

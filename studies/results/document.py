@@ -7,14 +7,26 @@ from typing import Any
 
 import numpy as np
 
-from ..models import ImportedReaderStudy
-from ..result_sources import ResultSource, imported_study_source
-from ..stats import auc, mrmc_from_long
-from .common import COVARIANCES, DECISION_METRICS, LEVEL, MRMC_METRICS, ReaderStudyResultsError
-from .design import _axes, _cells, _complete_part, _gap_message, design_gaps
-from .metrics import _ai_alone, _auc_with_ci, _decision_part, _operating_point, _roc_points
-from .pooled import _pooled
-from .subgroups import _subgroups
+from studies.models import ImportedReaderStudy
+from studies.result_sources import ResultSource, imported_study_source
+from studies.stats import auc, mrmc_from_long
+from studies.results.common import (
+    COVARIANCES,
+    DECISION_METRICS,
+    LEVEL,
+    MRMC_METRICS,
+    ReaderStudyResultsError,
+)
+from studies.results.design import _axes, _cells, _complete_part, _gap_message, design_gaps
+from studies.results.metrics import (
+    _ai_alone,
+    _auc_with_ci,
+    _decision_part,
+    _operating_point,
+    _roc_points,
+)
+from studies.results.pooled import _pooled
+from studies.results.subgroups import _subgroups
 
 
 def _analyse(

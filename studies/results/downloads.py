@@ -8,8 +8,8 @@ from typing import Any
 
 from ovarian_web.csv_cells import csv_dict_writer
 
-from ..reading_import import Reading
-from .common import DECISION_METRICS, _sort_key
+from studies.reading_import import Reading
+from studies.results.common import DECISION_METRICS, _sort_key
 
 ESTIMATE_METRICS = ("auc", *DECISION_METRICS, "kappa", "f1")
 TABLE_COLUMNS = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .downloads import _csv_text
+from studies.results.downloads import _csv_text
 
 ANSWER_COLUMNS = ("malignant", "confidence", "orads", "comment")
 REVISION_COLUMNS = (

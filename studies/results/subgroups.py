@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..result_sources import ReaderProfile
-from ..result_subgroups import ONE_READER, reader_subgroups
-from .pooled import _pooled
+from studies.result_sources import ReaderProfile
+from studies.result_subgroups import ONE_READER, reader_subgroups
+from studies.results.pooled import _pooled
 
 
 def _subgroups(

@@ -5,7 +5,7 @@ Coordinators and administrators only. Every page and download works from a `Resu
 `studies.results.source_results` (docs/reader_study_results.md).
 """
 
-from .api import (
+from studies.results_views.api import (
     ERROR,
     OPTIONS,
     CsvRenderer,
@@ -17,10 +17,10 @@ from .api import (
     imported_study_results_api,
     imported_study_results_table_api,
 )
-from .common import COORDINATION, DOWNLOADS
-from .downloads import designed_results_download, imported_results_download
-from .pages import designed_results, imported_list, imported_results, planning
-from .tables import COLUMNS, METRIC_LABELS, SUBGROUPINGS, TESTS
+from studies.results_views.common import COORDINATION, DOWNLOADS
+from studies.results_views.downloads import designed_results_download, imported_results_download
+from studies.results_views.pages import designed_results, imported_list, imported_results, planning
+from studies.results_views.tables import COLUMNS, METRIC_LABELS, SUBGROUPINGS, TESTS
 
 __all__ = [
     "COLUMNS",

@@ -17,12 +17,12 @@ from rest_framework.response import Response
 from ovarian_web.csv_cells import csv_writer
 from ovarian_web.query_params import query_params
 
-from ..api import IsStudyCoordinator, ResultOptionsQuery
-from ..models import ImportedReaderStudy, ReaderStudy
-from ..reading_progress import study_revisions
-from ..results import ReaderStudyResultsError, source_results
-from .common import _designed_source, _imported_source
-from .downloads import _download
+from studies.api import IsStudyCoordinator, ResultOptionsQuery
+from studies.models import ImportedReaderStudy, ReaderStudy
+from studies.reading_progress import study_revisions
+from studies.results import ReaderStudyResultsError, source_results
+from studies.results_views.common import _designed_source, _imported_source
+from studies.results_views.downloads import _download
 
 
 class CsvRenderer(BaseRenderer):

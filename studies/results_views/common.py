@@ -8,9 +8,9 @@ from django.shortcuts import get_object_or_404
 
 from ovarian_web.roles import Role
 
-from ..models import ImportedReaderStudy
-from ..result_sources import ResultSource, imported_study_source
-from ..results import COVARIANCES
+from studies.models import ImportedReaderStudy
+from studies.result_sources import ResultSource, imported_study_source
+from studies.results import COVARIANCES
 
 COORDINATION = (Role.COORDINATOR, Role.ADMINISTRATOR)
 DOWNLOADS = ("table", "document", "readings")

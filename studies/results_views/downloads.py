@@ -13,12 +13,18 @@ from ovarian_web.access_log import access_log_record
 from ovarian_web.models import AccessAction
 from ovarian_web.roles import role_required
 
-from ..models import ReaderStudy
-from ..reading_progress import study_revisions
-from ..result_sources import ResultSource
-from ..results import ReaderStudyResultsError, readings_csv, results_table_csv, source_results
-from ..results.revisions import revisions_csv
-from .common import COORDINATION, DOWNLOADS, _designed_source, _imported_source, _options
+from studies.models import ReaderStudy
+from studies.reading_progress import study_revisions
+from studies.result_sources import ResultSource
+from studies.results import ReaderStudyResultsError, readings_csv, results_table_csv, source_results
+from studies.results.revisions import revisions_csv
+from studies.results_views.common import (
+    COORDINATION,
+    DOWNLOADS,
+    _designed_source,
+    _imported_source,
+    _options,
+)
 
 
 def _attachment(response: HttpResponse, filename: str) -> HttpResponse:

@@ -12,13 +12,19 @@ from django.utils.http import urlencode
 
 from ovarian_web.roles import role_required
 
-from ..models import ImportedReaderStudy
-from ..planning import READERS, PlanningError, PlanningForm, pilot_from_form, plan
-from ..reading_progress import study_revisions
-from ..result_sources import ResultSource
-from ..results import COVARIANCES, DECISION_METRICS, ReaderStudyResultsError, source_results
-from .common import COORDINATION, DOWNLOADS, _designed_source, _imported_source, _options
-from .tables import COLUMNS, _mrmc, _subgroup_table, _table
+from studies.models import ImportedReaderStudy
+from studies.planning import READERS, PlanningError, PlanningForm, pilot_from_form, plan
+from studies.reading_progress import study_revisions
+from studies.result_sources import ResultSource
+from studies.results import COVARIANCES, DECISION_METRICS, ReaderStudyResultsError, source_results
+from studies.results_views.common import (
+    COORDINATION,
+    DOWNLOADS,
+    _designed_source,
+    _imported_source,
+    _options,
+)
+from studies.results_views.tables import COLUMNS, _mrmc, _subgroup_table, _table
 
 
 @role_required(*COORDINATION)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..results import results_table
+from studies.results import results_table
 
 COLUMNS = (
     ("auc", "AUC"),

@@ -6,7 +6,7 @@ Krippendorff), `roc` (AUC, DeLong, ROC curve), `mrmc` (Obuchowski-Rockette with 
 `power` (Hillis-Obuchowski power and sample size) and `long` (long-format MRMC entry point).
 """
 
-from .agreement import (
+from studies.stats.agreement import (
     FleissKappa,
     Kappa,
     category_counts,
@@ -15,12 +15,18 @@ from .agreement import (
     fleiss_kappa,
     krippendorff_alpha_nominal,
 )
-from .errors import StatsInputError
-from .long import mrmc_from_long
-from .mrmc import MrmcResult, OrTest, mrmc_analysis
-from .power import PilotComponents, or_power, power_table, sample_size_table, var_tr_from_ms
-from .proportions import Estimate, binary_metrics, mean_t_interval, proportion_ci
-from .roc import (
+from studies.stats.errors import StatsInputError
+from studies.stats.long import mrmc_from_long
+from studies.stats.mrmc import MrmcResult, OrTest, mrmc_analysis
+from studies.stats.power import (
+    PilotComponents,
+    or_power,
+    power_table,
+    sample_size_table,
+    var_tr_from_ms,
+)
+from studies.stats.proportions import Estimate, binary_metrics, mean_t_interval, proportion_ci
+from studies.stats.roc import (
     StructuralComponents,
     auc,
     auc_ci,

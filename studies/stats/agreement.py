@@ -29,8 +29,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from .errors import StatsInputError
-from .proportions import Estimate, _check_level
+from studies.stats.errors import StatsInputError
+from studies.stats.proportions import Estimate, _check_level
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import StatsInputError
-from .mrmc import mrmc_analysis
+from studies.stats.errors import StatsInputError
+from studies.stats.mrmc import mrmc_analysis
 
 REQUIRED = ("reader", "case", "modality", "truth", "rating")
 SHOWN = 5  # how many examples an error message lists

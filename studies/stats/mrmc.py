@@ -43,9 +43,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from .errors import StatsInputError
-from .proportions import _check_level
-from .roc import structural_components
+from studies.stats.errors import StatsInputError
+from studies.stats.proportions import _check_level
+from studies.stats.roc import structural_components
 
 FloatArray = npt.NDArray[np.float64]
 METRICS = ("auc", "sensitivity", "specificity")

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 from scipy import stats
 
-from .errors import StatsInputError
-from .mrmc import MrmcResult
+from studies.stats.errors import StatsInputError
+from studies.stats.mrmc import MrmcResult
 
 ANALYSES = ("rrrc", "frrc", "rrfc")
 

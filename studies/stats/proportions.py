@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from .errors import StatsInputError
+from studies.stats.errors import StatsInputError
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def binary_metrics(
     A metric whose denominator is zero is Estimate(None, None, None); F1 is None when there
     are no positives at all (TP + FP + FN = 0).
     """
-    from .agreement import cohen_kappa_table  # local: agreement imports this module
+    from studies.stats.agreement import cohen_kappa_table  # local: agreement imports this module
 
     y = _binary(truth, "truth")
     d = _binary(decision, "decision")

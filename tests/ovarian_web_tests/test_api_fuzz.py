@@ -26,7 +26,7 @@ from ovarian_web.roles import Role
 from studies.models import ImportedReaderStudy
 
 # The permission matrix's objects: a set with a label, exams, jobs, reader studies.
-from .test_permissions import objects  # noqa: F401
+from tests.ovarian_web_tests.test_permissions import objects  # noqa: F401
 
 EXAMPLES = 20  # per operation, valid and invalid requests mixed
 # Each of these requests builds the whole OpenAPI document.

@@ -11,7 +11,7 @@ The reading routes take a session or case of a radiologist made here: another ra
 from ovarian_web.roles import Role
 from studies.models import CaseReading
 
-from .design_factories import designed_study
+from tests.studies_tests.design_factories import designed_study
 
 R, CO, A = Role.RADIOLOGIST, Role.COORDINATOR, Role.ADMINISTRATOR
 OBJECT_SCOPED = "object-scoped"  # as in test_permissions: 404 is allowed for this row

@@ -24,7 +24,7 @@ from studies.models import AIShown, CaseReading, CaseReadingRevision, ReaderStud
 from tests.factories import ExamFactory, UserFactory
 from tests.inference_tests.factories import ensemble_make, exam_result_make
 
-from .design_factories import designed_study
+from tests.studies_tests.design_factories import designed_study
 
 YES = {"malignant": True, "confidence": 85}
 

@@ -26,7 +26,7 @@ from studies.reading import reading_next, reading_submit
 from tests.factories import CenterFactory, UserFactory
 from tests.inference_tests.factories import ensemble_make, exam_result_make
 
-from .design_factories import case_exams, designed_study, exam_with_images
+from tests.studies_tests.design_factories import case_exams, designed_study, exam_with_images
 
 CASES = [(exam_id, int(exam_id <= 8)) for exam_id in range(1, 21)]  # 8 malignant, 12 benign
 

@@ -20,7 +20,7 @@ from studies.reading_progress import study_progress
 from tests.factories import UserFactory
 from tests.inference_tests.factories import ensemble_make, exam_result_make
 
-from .design_factories import designed_study
+from tests.studies_tests.design_factories import designed_study
 
 YES = {"malignant": True, "confidence": 85}
 AI_WORDS = ("probability", "heatmap", "theta", "threshold", "exam score")

@@ -23,7 +23,7 @@ from studies.result_subgroups import NOT_RECORDED, ONE_READER, experience_band
 from studies.results import results_table, results_table_csv, source_results
 from tests.factories import UserFactory
 
-from .design_factories import designed_study
+from tests.studies_tests.design_factories import designed_study
 
 T = stats.t.ppf(0.975, 1)  # Student t, 1 df: the interval of a two-reader mean is ± T·s/√2
 
