@@ -10,8 +10,17 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from ovarian_web.query_params import query_params
-from ovarian_web.roles import (
+from annotation import selectors, serializers
+from annotation.demo import demo_data_job_create
+from annotation.importing.jobs import (
+    UploadError,
+    import_job_create,
+    import_job_receive,
+    import_job_start,
+)
+from annotation.models import Center, DemoDataJob, Image, ImportJob, ImportSource, PathologyOutcome
+from base.query_params import query_params
+from base.roles import (
     CLINICAL_DATA_ROLES,
     IMAGE_ROLES,
     IMPORT_ROLES,
@@ -19,16 +28,6 @@ from ovarian_web.roles import (
     HasRole,
     Role,
 )
-
-from annotation import selectors, serializers
-from annotation.demo import demo_data_job_create
-from annotation.import_jobs import (
-    UploadError,
-    import_job_create,
-    import_job_receive,
-    import_job_start,
-)
-from annotation.models import Center, DemoDataJob, Image, ImportJob, ImportSource, PathologyOutcome
 
 
 def _received_bytes(job: ImportJob) -> int:

@@ -13,15 +13,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from ovarian_web.jobs import ProgressReporter, job_claim, job_fail, job_finish, job_retry
-
 from annotation import services
-from annotation.clinical_import import clinical_csv_import
 from annotation.demo_labels import demo_labels_load
-from annotation.import_jobs import import_job_execute
+from annotation.importing.clinical import clinical_csv_import
+from annotation.importing.jobs import import_job_execute
 from annotation.models import DemoDataJob, ImportJob, ImportSource
 from annotation.signals import demo_data_loaded
 from annotation.synthetic import generate_dataset
+from base.jobs import ProgressReporter, job_claim, job_fail, job_finish, job_retry
 
 Progress = Callable[[int, int], None]
 

@@ -14,10 +14,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from ovarian_web.roles import Role
-
-from annotation.annotation_sets import annotation_set_create
-from annotation.identity import pseudonymous_uid
+from annotation.labelling.sets import annotation_set_create
 from annotation.models import (
     AnnotationItem,
     AnnotationSet,
@@ -26,6 +23,8 @@ from annotation.models import (
     Label,
     LabelSlot,
 )
+from annotation.patients.identity import pseudonymous_uid
+from base.roles import Role
 
 DEMO_SET = "Demo: simulated radiologists"
 TRY_SET = "Demo: try the labelling screen"

@@ -2,11 +2,10 @@
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from ovarian_web.models import job_models
-from ovarian_web.roles import IDENTIFIER_ROLES, Role, has_role
-
-from annotation.identity import IdentifierError, decrypt_identifiers, patient_pseudonym
 from annotation.models import Center, Exam, Image, PathologyOutcome, Patient
+from annotation.patients.identity import IdentifierError, decrypt_identifiers, patient_pseudonym
+from base.models import job_models
+from base.roles import IDENTIFIER_ROLES, Role, has_role
 
 
 def exam_list(*, center: str = "", outcome: str = "") -> QuerySet[Exam]:

@@ -7,14 +7,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from annotation.identity import (
-    accession_key,
-    decrypt_identifiers,
-    encrypt_identifiers,
-    patient_pseudonym,
-    pseudonymous_uid,
-)
-from annotation.image_prep import PreparedFile, encode_frame
+from annotation.imaging.prep import PreparedFile, encode_frame
 from annotation.models import (
     CA125Measurement,
     Center,
@@ -25,6 +18,13 @@ from annotation.models import (
     LesionFeatures,
     PathologyResult,
     Patient,
+)
+from annotation.patients.identity import (
+    accession_key,
+    decrypt_identifiers,
+    encrypt_identifiers,
+    patient_pseudonym,
+    pseudonymous_uid,
 )
 from annotation.signals import exam_completed
 

@@ -1,10 +1,9 @@
 from celery import shared_task
 
-from ovarian_web.jobs import job_task_run
-
 from annotation.demo import demo_data_job_execute
-from annotation.import_jobs import import_job_execute
+from annotation.importing.jobs import import_job_execute
 from annotation.models import DemoDataJob, ImportJob
+from base.jobs import job_task_run
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)

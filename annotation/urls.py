@@ -1,6 +1,10 @@
 from django.urls import path
 
-from annotation import clinical_views, import_views, labelling_views, set_views, views
+from annotation import views
+from annotation.importing import clinical_views
+from annotation.importing import views as import_views
+from annotation.labelling import set_views
+from annotation.labelling import views as labelling_views
 
 app_name = "annotation"
 

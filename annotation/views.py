@@ -6,9 +6,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
-from ovarian_web.access_log import access_log_record
-from ovarian_web.models import AccessAction
-from ovarian_web.roles import (
+from annotation import selectors, services
+from annotation.demo import demo_data_job_create, demo_data_job_retry
+from annotation.forms import DemoDataForm, PatientFindForm
+from annotation.imaging import links as image_links
+from annotation.models import Center, DemoDataJob, Exam, PathologyOutcome, Patient
+from annotation.patients.timeline import patient_timeline
+from base.access_log import access_log_record
+from base.models import AccessAction
+from base.roles import (
     CLINICAL_DATA_ROLES,
     IDENTIFIER_ROLES,
     IMAGE_ROLES,
@@ -16,12 +22,6 @@ from ovarian_web.roles import (
     Role,
     role_required,
 )
-
-from annotation import image_links, selectors, services
-from annotation.demo import demo_data_job_create, demo_data_job_retry
-from annotation.forms import DemoDataForm, PatientFindForm
-from annotation.models import Center, DemoDataJob, Exam, PathologyOutcome, Patient
-from annotation.timeline import patient_timeline
 
 IMAGE_BROWSER_ROLES = (Role.RADIOLOGIST, Role.COORDINATOR, Role.ADMINISTRATOR)
 

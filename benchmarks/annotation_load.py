@@ -65,8 +65,8 @@ def setup_database(database_url: str, var_dir: Path, users: int) -> dict:
     from django.contrib.auth.models import Group, User
 
     from annotation import services
-    from annotation.annotation_sets import annotation_set_create
-    from annotation.image_prep import PreparedFile, encode_frame
+    from annotation.imaging.prep import PreparedFile, encode_frame
+    from annotation.labelling.sets import annotation_set_create
 
     center = services.center_upsert(
         code="B", name="Bench", is_internal=True, is_oncology_center=False
@@ -269,7 +269,7 @@ def fill_and_export(database_url: str, var_dir: Path, set_id: int) -> dict:
     from django.db import transaction
     from django.utils import timezone
 
-    from annotation import label_stats
+    from annotation.labelling import stats as label_stats
     from annotation.models import AnnotationSet, Label, LabelSlot
 
     annotation_set = AnnotationSet.objects.get(pk=set_id)

@@ -52,7 +52,7 @@ def measure_import(folder: Path, database_url: str, var_dir: Path) -> None:
     """Child process: migrate a fresh database, import the folder, print seconds as JSON."""
     django_setup(database_url, var_dir, migrate=True)
 
-    from annotation.importing import import_paths
+    from annotation.importing.images import import_paths
     from annotation.services import center_upsert
 
     center_upsert(code="BENCH", name="Benchmark", is_internal=True, is_oncology_center=False)

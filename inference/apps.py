@@ -7,7 +7,6 @@ class InferenceConfig(AppConfig):
 
     def ready(self) -> None:
         from annotation.signals import demo_data_loaded, exam_completed
-
         from inference.demo import demo_models_start
         from inference.inference_jobs import exam_completed_score
 

@@ -11,8 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from annotation.models import AnnotationSet, Image, PathologyOutcome
-from ovarian_web.jobs import ProgressReporter, job_claim, job_fail, job_finish
-
+from base.jobs import ProgressReporter, job_claim, job_fail, job_finish
 from inference.datasets import triage_targets
 from inference.inference_jobs import triage_verdicts
 from inference.models import ExclusionReason, ImageExclusion, ModelTask, ModelVersion, TriageJob

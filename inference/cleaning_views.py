@@ -7,8 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from ovarian_web.roles import Role, role_required
-
+from base.roles import Role, role_required
 from inference import cleaning, workers
 from inference.models import ImageExclusion, ModelTask, ModelVersion, TriageJob
 

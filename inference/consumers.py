@@ -1,8 +1,7 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from ovarian_web.roles import has_role
-
+from base.roles import has_role
 from inference.live import EXAM_RESULTS_GROUP
 from inference.reports import RESULT_ROLES
 from inference.selectors import ai_live_allowed

@@ -12,10 +12,9 @@ import numpy as np
 import torch
 from PIL import Image as PILImage
 
-from annotation.label_stats import consensus_rows
+from annotation.labelling.stats import consensus_rows
 from annotation.models import AnnotationSet, Image, PathologyOutcome
 from inference.ml.data import to_input
-
 from inference.models import Borderline, ImageExclusion
 
 TRIAGE_OUTPUTS = ("adnexal", "lesion", "ascites", "blood_flow", "three_d")

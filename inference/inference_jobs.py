@@ -14,8 +14,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from annotation.models import Exam, Image
-from ovarian_web.jobs import ProgressReporter, job_claim, job_fail, job_finish
-
+from base.jobs import ProgressReporter, job_claim, job_fail, job_finish
 from inference import datasets, selectors
 from inference.ml.cam import cam_png, predict_with_cam
 from inference.ml.data import letterbox, normalise
@@ -90,7 +89,7 @@ def _enqueue(job: InferenceJob) -> None:
 
 
 def inference_job_retry(*, job: InferenceJob) -> None:
-    from ovarian_web.jobs import job_retry
+    from base.jobs import job_retry
 
     job_retry(job)
     _enqueue(job)

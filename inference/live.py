@@ -6,8 +6,7 @@ admits only the roles that may see results) once the current transaction commits
 
 from django.template.loader import render_to_string
 
-from ovarian_web.broadcast import broadcast
-
+from base.broadcast import broadcast
 from inference import reports
 from inference.models import ExamResult
 

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 
 from annotation.models import Exam, Image
-from ovarian_web.models import Job, TimeStampedModel
+from base.models import Job, TimeStampedModel
 
 
 class ModelTask(models.TextChoices):

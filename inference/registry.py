@@ -9,8 +9,6 @@ import torch
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
-from studies.stats.roc import auc
-
 from inference.ml.networks import CheckpointMismatch, check_state_dict, load_checkpoint
 from inference.models import (
     Architecture,
@@ -21,6 +19,7 @@ from inference.models import (
     ThresholdRule,
 )
 from inference.scoring import choose_threshold, combine_scores, ensemble_weights
+from studies.stats.roc import auc
 
 INTERNAL = "internal"
 

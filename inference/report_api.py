@@ -12,9 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.models import Exam
-from ovarian_web.query_params import IdField, query_params
-from ovarian_web.roles import HasRole
-
+from base.query_params import IdField, query_params
+from base.roles import HasRole
 from inference import reports, selectors
 from inference.inference_jobs import NoModelInService
 from inference.models import Ensemble, ExamResult, InferenceJob, ResultStatus

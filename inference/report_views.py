@@ -11,13 +11,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation.forms import PatientFindForm
-from annotation.identity import IdentifierError
 from annotation.models import Center, Exam
+from annotation.patients.identity import IdentifierError
 from annotation.selectors import patient_find
-from ovarian_web.access_log import access_log_record
-from ovarian_web.models import AccessAction
-from ovarian_web.roles import IDENTIFIER_ROLES, has_role, role_required
-
+from base.access_log import access_log_record
+from base.models import AccessAction
+from base.roles import IDENTIFIER_ROLES, has_role, role_required
 from inference import dicom_export, reports, selectors
 from inference.inference_jobs import NoModelInService
 from inference.models import Agreement, ClinicianReview, Ensemble, ResultStatus

@@ -14,9 +14,8 @@ from django.db import models, transaction
 from django.db.models import Q, QuerySet
 
 from annotation.models import CA125Measurement, Exam, Image
-from ovarian_web.models import JobStatus
-from ovarian_web.roles import Role, has_role
-
+from base.models import JobStatus
+from base.roles import Role, has_role
 from inference import selectors
 from inference.models import (
     Agreement,

@@ -30,7 +30,7 @@ def triage_in_service() -> ModelVersion | None:
 
 # --- Who may see AI output now -------------------------------------------------------------
 # The reader studies (a layer above) keep readers blind to the AI output of the exams they
-# read without AI; they register their rule here at start-up (`studies.reading_blinding`).
+# read without AI; they register their rule here at start-up (`studies.reading.blinding`).
 # Everything that hands out AI output (pages, APIs, file links) asks `ai_release` (records
 # the showing) or `ai_withheld` (only asks).
 

@@ -2,8 +2,7 @@
 
 from celery import shared_task
 
-from ovarian_web.jobs import job_task_run
-
+from base.jobs import job_task_run
 from inference.cleaning import triage_job_execute
 from inference.inference_jobs import inference_job_execute
 from inference.models import InferenceJob, TrainingJob, TriageJob

@@ -9,14 +9,13 @@ import torch
 from django.conf import settings
 from django.db import transaction
 
-from ovarian_web.jobs import ProgressReporter, job_claim, job_fail, job_finish
-from studies.stats.roc import auc
-
+from base.jobs import ProgressReporter, job_claim, job_fail, job_finish
 from inference import datasets, registry
 from inference.ml.networks import build_network
 from inference.ml.train import TrainConfig, TrainingDataError, predict, train_model
 from inference.models import Architecture, Borderline, ModelTask, TrainingJob
 from inference.scoring import choose_threshold, exam_score
+from studies.stats.roc import auc
 
 
 class TrainingError(ValueError):
@@ -72,7 +71,7 @@ def _enqueue(job: TrainingJob) -> None:
 
 
 def training_job_retry(*, job: TrainingJob) -> None:
-    from ovarian_web.jobs import job_retry
+    from base.jobs import job_retry
 
     job_retry(job)
     job.stop_requested = False

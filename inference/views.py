@@ -10,8 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation.models import Exam
-from ovarian_web.roles import Role, role_required
-
+from base.roles import Role, role_required
 from inference import registry, selectors, training
 from inference.forms import CheckpointForm, EnsembleForm, ScoreForm, TrainingForm
 from inference.inference_jobs import NoModelInService, inference_job_create

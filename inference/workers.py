@@ -16,9 +16,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
-from annotation.import_retention import import_retention_sweep
-from ovarian_web.jobs import jobs_sweep
-from ovarian_web.models import JobStatus, job_models
+from annotation.importing.retention import import_retention_sweep
+from base.jobs import jobs_sweep
+from base.models import JobStatus, job_models
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 10

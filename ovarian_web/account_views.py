@@ -22,8 +22,8 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 
-from ovarian_web.roles import has_role
-from ovarian_web.session_guard import TWO_FACTOR_ROLES
+from base.roles import has_role
+from base.session_guard import TWO_FACTOR_ROLES
 
 PENDING_KEY = "two_factor_pending"
 PENDING_SECONDS = 5 * 60  # the password step is good for this long

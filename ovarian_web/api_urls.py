@@ -8,13 +8,13 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from annotation import api as annotation_api
-from annotation import labelling_api
+from annotation.labelling import api as labelling_api
+from base import api_tokens
+from base.roles import ROLE_LABELS, user_roles
 from inference import report_urls, training_urls
 from studies import api as studies_api
-from studies import reading_urls, results_urls
-
-from ovarian_web import api_tokens
-from ovarian_web.roles import ROLE_LABELS, user_roles
+from studies.reading import urls as reading_urls
+from studies.results import urls as results_urls
 
 router = DefaultRouter()
 router.register("centers", annotation_api.CenterViewSet, basename="center")

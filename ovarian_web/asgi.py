@@ -8,8 +8,7 @@ django_asgi_app = get_asgi_application()
 # Imported after Django is set up: the routing pulls in consumers and models.
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
-from annotation.image_links import asgi_with_links  # noqa: E402
-
+from annotation.imaging.links import asgi_with_links  # noqa: E402
 from ovarian_web.routing import websocket_application  # noqa: E402
 
 # Daphne (the demo) and the tests; production runs local_services.production_application.

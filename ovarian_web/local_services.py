@@ -105,7 +105,7 @@ def production_application():
     from django.conf import settings
     from django.core.wsgi import get_wsgi_application
 
-    from annotation.image_links import asgi_with_links
+    from annotation.imaging.links import asgi_with_links
     from ovarian_web.http_threads import BodyLimits, RequestThreads, WsgiOnThreads
 
     wsgi_application = get_wsgi_application()  # sets Django up: the routing imports models

@@ -6,10 +6,10 @@ from channels.routing import URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path
 
+from annotation.consumers import LabellingDashboardConsumer
+from base.consumers import JobConsumer
 from inference.consumers import ExamResultConsumer
 from studies.consumers import ReaderStudyProgressConsumer
-
-from ovarian_web.consumers import JobConsumer, LabellingDashboardConsumer
 
 websocket_urlpatterns = [
     path("ws/jobs/", JobConsumer.as_asgi()),

@@ -21,7 +21,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "daphne",
-    "ovarian_web.admin_site.OvarianAdminConfig",
+    "base.admin_site.OvarianAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -37,7 +37,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "csp",
-    "ovarian_web",
+    "base",
     "annotation",
     "inference",
     "studies",
@@ -53,8 +53,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "ovarian_web.session_guard.SessionIdleTimeoutMiddleware",
-    "ovarian_web.session_guard.TwoFactorRequiredMiddleware",
+    "base.session_guard.SessionIdleTimeoutMiddleware",
+    "base.session_guard.TwoFactorRequiredMiddleware",
     # Last, as axes asks: it turns a locked-out sign-in into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -73,7 +73,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "ovarian_web.roles.role_context",
+                "base.roles.role_context",
             ],
         },
     },
@@ -104,7 +104,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # Axes first: it refuses a locked-out username+address before any password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "ovarian_web.auth_backend.RoleModelBackend",
+    "base.auth_backend.RoleModelBackend",
 ]
 # Lockout per username AND address, so someone elsewhere cannot lock a reader out; it lifts
 # after the cool-off, or at once when an administrator deletes the attempt in the admin.
@@ -112,13 +112,13 @@ AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "ovarian_web.login_throttle.client_address"
-AXES_LOCKOUT_CALLABLE = "ovarian_web.login_throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "base.login_throttle.client_address"
+AXES_LOCKOUT_CALLABLE = "base.login_throttle.lockout_response"
 AXES_VERBOSE = False  # no banner at start-up
 # Signed-in sessions end after this long without a request (autosaves count).
 SESSION_IDLE_TIMEOUT_SECONDS = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 30 * 60, minimum=60)
 # Signed links need no session, so they outlive a logout: an image link lives this to twice
-# this (annotation/image_links.py), a heatmap link this long. The screens fetch a fresh
+# this (annotation/imaging/links.py), a heatmap link this long. The screens fetch a fresh
 # payload when a link has expired.
 FILE_LINK_SECONDS = env_int("FILE_LINK_SECONDS", 5 * 60, minimum=30)
 HEATMAP_LINK_SECONDS = env_int("HEATMAP_LINK_SECONDS", 10 * 60, minimum=30)
@@ -187,11 +187,11 @@ REDIS_URL = env_redis("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            # Misses and skipped writes while Redis is down (ovarian_web/cache.py).
-            "BACKEND": "ovarian_web.cache.DegradingRedisCache",
+            # Misses and skipped writes while Redis is down (base/cache.py).
+            "BACKEND": "base.cache.DegradingRedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {
-                "pool_class": "ovarian_web.redis_pool.SharedConnectionPool",
+                "pool_class": "base.redis_pool.SharedConnectionPool",
                 "socket_connect_timeout": 0.5,
                 "socket_timeout": 1.0,
             },

@@ -26,10 +26,9 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
-from annotation import clinical_csv
-
+from annotation.importing import clinical_csv
+from base.roles import IMPORT_ROLES, Role, has_role
 from ovarian_web.http_threads import UploadGate, wsgi_environ
-from ovarian_web.roles import IMPORT_ROLES, Role, has_role
 
 FORM_BYTES = 1024 * 1024  # room for a form's other fields and multipart framing
 

@@ -5,11 +5,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from annotation.models import AnnotationSet, DemoDataJob, Exam, Image, Patient
-
-from ovarian_web.access_log import access_log_csv, access_log_entries, access_log_record
-from ovarian_web.forms import AccessLogFilterForm
-from ovarian_web.models import AccessAction
-from ovarian_web.roles import IMAGE_ROLES, Role, role_required
+from base.access_log import access_log_csv, access_log_entries, access_log_record
+from base.forms import AccessLogFilterForm
+from base.models import AccessAction
+from base.roles import IMAGE_ROLES, Role, role_required
 
 
 @role_required(*IMAGE_ROLES)

@@ -8,9 +8,8 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from ovarian_web.query_params import query_params
-from ovarian_web.roles import Role, has_role
-
+from base.query_params import query_params
+from base.roles import Role, has_role
 from studies.models import ImportedReaderStudy
 from studies.results import COVARIANCES, ReaderStudyResultsError, reader_study_results
 

@@ -8,9 +8,8 @@ class StudiesConfig(AppConfig):
     def ready(self) -> None:
         from annotation.signals import demo_data_loaded
         from inference.selectors import ai_gate_register
-
         from studies.demo import demo_reader_study_load
-        from studies.reading_blinding import ai_gate
+        from studies.reading.blinding import ai_gate
 
         demo_data_loaded.connect(demo_reader_study_load, dispatch_uid="studies-demo-reads")
         # Readers stay blind to the AI output of what they read without AI, everywhere.

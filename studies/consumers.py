@@ -1,9 +1,8 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from ovarian_web.roles import Role, has_role
-
-from studies.reading import progress_group
+from base.roles import Role, has_role
+from studies.reading.flow import progress_group
 
 
 class ReaderStudyProgressConsumer(AsyncJsonWebsocketConsumer):

@@ -13,19 +13,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation.demo_labels import simulated_reader
-from annotation.identity import accession_key
-from ovarian_web.csv_cells import csv_writer
-
-from studies.design import (
+from annotation.patients.identity import accession_key
+from base.csv_cells import csv_writer
+from studies.design.cases import draw, eligible_exams
+from studies.design.services import (
     exam_truth,
     reader_study_create,
     reader_study_open,
     reader_study_reader_update,
 )
-from studies.design_cases import draw, eligible_exams
 from studies.models import ImportedReaderStudy, ReaderStudy, Specialty
-from studies.reading import MAX_ACTIVE_DELTA, reading_next, reading_submit
-from studies.reading_import import reader_study_import
+from studies.reading.flow import MAX_ACTIVE_DELTA, reading_next, reading_submit
+from studies.reading.imported import reader_study_import
 
 DEMO_STUDY = "Demo: simulated readers without and with AI"
 DESIGNED_DEMO_STUDY = "Demo: validation cases read without and with AI"

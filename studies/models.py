@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from ovarian_web.models import TimeStampedModel
+from base.models import TimeStampedModel
 
 
 class ImportedReaderStudy(models.Model):
@@ -40,7 +40,7 @@ class ImportedReaderStudy(models.Model):
 
 class ImportedReading(models.Model):
     """One reading: reader, case and modality as written in the file, except that a case that
-    is an accession number is its exam's pseudonymous key (studies/reading_import.py)."""
+    is an accession number is its exam's pseudonymous key (studies/reading/imported.py)."""
 
     study = models.ForeignKey(
         ImportedReaderStudy, on_delete=models.CASCADE, related_name="readings"
@@ -331,7 +331,7 @@ class AIShown(models.Model):
 
     Kept for readers with a reading without AI of the exam in an open study: their answer
     without AI is frozen once the AI output reached them after it was shown
-    (`studies.reading_blinding`). `first_shown_at` stays; `last_shown_at` moves on.
+    (`studies.reading.blinding`). `first_shown_at` stays; `last_shown_at` moves on.
     """
 
     reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

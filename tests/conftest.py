@@ -5,10 +5,9 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
-from ovarian_web import broadcast
+from base import broadcast
+from base.roles import Role
 from ovarian_web.local_services import free_port, redis_command, wait_for_port
-from ovarian_web.roles import Role
-
 from tests.factories import UserFactory
 
 

@@ -6,9 +6,9 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from annotation.identity import patient_pseudonym
 from annotation.models import Center, Exam, Patient
-from ovarian_web.groups import groups_ensure
+from annotation.patients.identity import patient_pseudonym
+from base.groups import groups_ensure
 
 PASSWORD = "correct horse battery staple"
 

@@ -7,7 +7,7 @@ and the few identifiers needed to talk back to the PACS are kept encrypted.
 from django.db import models
 from django.db.models import F, Q
 
-from ovarian_web.models import TimeStampedModel
+from base.models import TimeStampedModel
 
 
 class Center(TimeStampedModel):

@@ -3,9 +3,8 @@
 from django.db import models
 from django.db.models import Q
 
-from ovarian_web.models import Job
-
 from annotation.models.imaging import Center
+from base.models import Job
 
 
 class ImportSource(models.TextChoices):

@@ -10,9 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from ovarian_web.models import TimeStampedModel
-
 from annotation.models.imaging import Image
+from base.models import TimeStampedModel
 
 ANSWER_FIELDS = ("adnexal", "lesion", "ascites", "blood_flow", "dimension")
 

@@ -28,7 +28,7 @@ from pynetdicom import AE, AllStoragePresentationContexts, evt
 from pynetdicom.sop_class import Verification
 from pynetdicom.transport import ThreadedAssociationServer
 
-from annotation.importing import ImportFailure, ImportReport, import_paths
+from annotation.importing.images import ImportFailure, ImportReport, import_paths
 from annotation.services import exams_complete_quiet
 
 logger = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from PIL import Image
 
-from annotation.clinical_csv import COLUMNS
+from annotation.importing.clinical_csv import COLUMNS
 from annotation.synthetic.centers import CENTERS
 from annotation.synthetic.cohort import Cohort, Exam, ImagePlan, Patient, build_cohort
 from annotation.synthetic.common import GeneratorError, rng_for

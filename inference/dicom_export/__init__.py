@@ -9,7 +9,7 @@ Three kinds, each a single instance in a series of its own inside the exam's stu
 - `pdf`: an Encapsulated PDF (1.2.840.10008.5.1.4.1.1.104.1) of the printed report.
 
 Identifiers. Our database keeps pseudonymous UIDs; the originals are only stored encrypted
-(annotation.identity). For users who may see identifiers (IDENTIFIER_ROLES: clinicians and
+(annotation.patients.identity). For users who may see identifiers (IDENTIFIER_ROLES: clinicians and
 administrators) and an exam whose original Study Instance UID is known, the objects carry the
 original Study Instance UID, Patient ID and Accession Number, and reference the original
 Series/SOP Instance UIDs of the source images: they file into the hospital's own study.

@@ -9,8 +9,8 @@ from pydicom import Dataset
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
 
-from inference.models import ExamResult
 from inference.dicom_export.identity import ImageReference, StudyIdentity
+from inference.models import ExamResult
 
 KINDS = ("heatmap", "sr", "pdf")
 MANUFACTURER = "OvaScan"

@@ -1,14 +1,13 @@
 """The entry point: a result as one DICOM file of a kind."""
 
 from annotation.models import Image
-
 from inference import reports
-from inference.models import ExamResult, ImagePrediction, ResultStatus
 from inference.dicom_export.common import KINDS, Exported, ExportError, _file_bytes
 from inference.dicom_export.heatmap import _heatmap_dataset
 from inference.dicom_export.identity import study_identity
 from inference.dicom_export.pdf import _pdf_dataset
 from inference.dicom_export.sr import _sr_dataset
+from inference.models import ExamResult, ImagePrediction, ResultStatus
 
 
 def result_export(*, result: ExamResult, kind: str, user, image_id: int | None = None) -> Exported:

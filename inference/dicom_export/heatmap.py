@@ -7,10 +7,9 @@ from pydicom.sequence import Sequence
 from pydicom.uid import SecondaryCaptureImageStorage
 
 from annotation.models import Image
-
-from inference.models import ExamResult, ImagePrediction
 from inference.dicom_export.common import OVERLAY_OPACITY, ExportError, _base, _reference_item, _uid
 from inference.dicom_export.identity import StudyIdentity
+from inference.models import ExamResult, ImagePrediction
 
 
 def heatmap_overlay(image: Image, prediction: ImagePrediction) -> np.ndarray:

@@ -4,10 +4,10 @@ from dataclasses import dataclass, field
 
 from pydicom.uid import UltrasoundImageStorage, UltrasoundMultiFrameImageStorage, generate_uid
 
-from annotation.identity import IdentifierError, decrypt_identifiers
 from annotation.models import Exam, Image, ImageSource
+from annotation.patients.identity import IdentifierError, decrypt_identifiers
 from annotation.selectors import patient_identifiers
-from ovarian_web.roles import IDENTIFIER_ROLES, has_role
+from base.roles import IDENTIFIER_ROLES, has_role
 
 
 @dataclass

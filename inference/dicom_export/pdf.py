@@ -10,13 +10,12 @@ from pydicom.sequence import Sequence
 from pydicom.uid import EncapsulatedPDFStorage
 
 from annotation.models import Image
-
 from inference import reports
-from inference.models import ExamResult, ImagePrediction, ResultStatus
 from inference.dicom_export.common import _base
 from inference.dicom_export.heatmap import heatmap_overlay
 from inference.dicom_export.identity import StudyIdentity
 from inference.dicom_export.sr import _code, _summary_lines
+from inference.models import ExamResult, ImagePrediction, ResultStatus
 
 PAGE_WIDTH, PAGE_HEIGHT, MARGIN = 1240, 1754, 80  # A4 at 150 dpi
 

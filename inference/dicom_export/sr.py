@@ -5,11 +5,10 @@ from pydicom.sequence import Sequence
 from pydicom.uid import BasicTextSRStorage
 
 from annotation.models import Image
-
 from inference import reports
-from inference.models import ExamResult, ResultStatus
 from inference.dicom_export.common import CODING_SCHEME, _base, _reference_item
 from inference.dicom_export.identity import ImageReference, StudyIdentity
+from inference.models import ExamResult, ResultStatus
 
 
 def _code(value: str, scheme: str, meaning: str) -> Dataset:

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     ]
 
     # The first two operations are the imported cases' pseudonyms (0004 fills them in); the
-    # models are the reading audit and when AI output reached a reader (studies/reading_blinding.py).
+    # models are the reading audit and when AI output reached a reader (studies/reading/blinding.py).
     operations = [
         migrations.AddField(
             model_name="importedreading",

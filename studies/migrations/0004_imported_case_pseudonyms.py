@@ -1,9 +1,9 @@
 """Cases of imported reader studies that are accession numbers become their exams'
-pseudonymous keys, with the number kept only encrypted (studies/reading_import.py)."""
+pseudonymous keys, with the number kept only encrypted (studies/reading/imported.py)."""
 
 from django.db import migrations
 
-from annotation.identity import (
+from annotation.patients.identity import (
     IdentifierError,
     accession_key,
     decrypt_identifiers,

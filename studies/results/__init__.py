@@ -24,9 +24,10 @@ keys, with more in each reader row (`auc_ci`, `kappa_ci`, `counts`, `cases`), an
 `roc` (empirical ROC points and decision operating points per reader and modality, and the
 AI's) and, only for a source with reader profiles (a designed study), `subgroups`: the
 `pooled` metrics within each subgroup of readers by specialty and by experience band
-(`studies.result_subgroups`).
+(`studies.results.reader_groups`).
 """
 
+from studies.results.cells import Cell, design_gaps, study_design_gaps
 from studies.results.common import (
     COVARIANCES,
     DECISION_METRICS,
@@ -35,7 +36,6 @@ from studies.results.common import (
     SHOWN,
     ReaderStudyResultsError,
 )
-from studies.results.design import Cell, design_gaps, study_design_gaps
 from studies.results.document import reader_study_results, source_results
 from studies.results.downloads import (
     ESTIMATE_METRICS,

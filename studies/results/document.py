@@ -8,8 +8,7 @@ from typing import Any
 import numpy as np
 
 from studies.models import ImportedReaderStudy
-from studies.result_sources import ResultSource, imported_study_source
-from studies.stats import auc, mrmc_from_long
+from studies.results.cells import _axes, _cells, _complete_part, _gap_message, design_gaps
 from studies.results.common import (
     COVARIANCES,
     DECISION_METRICS,
@@ -17,7 +16,6 @@ from studies.results.common import (
     MRMC_METRICS,
     ReaderStudyResultsError,
 )
-from studies.results.design import _axes, _cells, _complete_part, _gap_message, design_gaps
 from studies.results.metrics import (
     _ai_alone,
     _auc_with_ci,
@@ -26,7 +24,9 @@ from studies.results.metrics import (
     _roc_points,
 )
 from studies.results.pooled import _pooled
+from studies.results.sources import ResultSource, imported_study_source
 from studies.results.subgroups import _subgroups
+from studies.stats import auc, mrmc_from_long
 
 
 def _analyse(

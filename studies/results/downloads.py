@@ -6,9 +6,8 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
-from ovarian_web.csv_cells import csv_dict_writer
-
-from studies.reading_import import Reading
+from base.csv_cells import csv_dict_writer
+from studies.reading.imported import Reading
 from studies.results.common import DECISION_METRICS, _sort_key
 
 ESTIMATE_METRICS = ("auc", *DECISION_METRICS, "kappa", "f1")

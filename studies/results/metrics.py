@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from studies.stats import Estimate, StatsInputError, auc, auc_ci, binary_metrics, roc_curve
 from studies.results.common import DECISION_METRICS, LEVEL
+from studies.stats import Estimate, StatsInputError, auc, auc_ci, binary_metrics, roc_curve
 
 
 def _estimate(value: Estimate) -> dict[str, float | None]:

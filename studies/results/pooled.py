@@ -6,8 +6,8 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from studies.stats import mean_t_interval
 from studies.results.common import DECISION_METRICS
+from studies.stats import mean_t_interval
 
 # The range each pooled metric can take; a t interval over few readers can run past it.
 METRIC_RANGES = {"kappa": (-1.0, 1.0), "median_seconds": (0.0, math.inf)}

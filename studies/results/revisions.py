@@ -19,7 +19,7 @@ REVISION_COLUMNS = (
 
 
 def revisions_csv(rows: list[dict[str, Any]]) -> str:
-    """`studies.reading_progress.study_revisions` as CSV (columns REVISION_COLUMNS)."""
+    """`studies.reading.progress.study_revisions` as CSV (columns REVISION_COLUMNS)."""
     return _csv_text(
         REVISION_COLUMNS,
         (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from studies.result_sources import ReaderProfile
-from studies.result_subgroups import ONE_READER, reader_subgroups
 from studies.results.pooled import _pooled
+from studies.results.reader_groups import ONE_READER, reader_subgroups
+from studies.results.sources import ReaderProfile
 
 
 def _subgroups(
@@ -17,7 +17,7 @@ def _subgroups(
     has_decisions: bool,
     has_seconds: bool,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Per grouping (`studies.result_subgroups`), each subgroup's readers pooled by `_pooled`."""
+    """Per grouping (`reader_groups`), each subgroup's readers pooled by `_pooled`."""
     return {
         grouping: [
             {

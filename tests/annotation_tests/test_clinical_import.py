@@ -13,10 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from annotation import services
-from annotation.clinical_csv import COLUMNS, parse_clinical_csv
-from annotation.clinical_import import clinical_csv_import
 from annotation.demo import centers_from_manifest
-from annotation.identity import accession_key, patient_pseudonym
+from annotation.importing.clinical import clinical_csv_import
+from annotation.importing.clinical_csv import COLUMNS, parse_clinical_csv
 from annotation.models import (
     CA125Measurement,
     Center,
@@ -25,10 +24,11 @@ from annotation.models import (
     PathologyResult,
     Patient,
 )
+from annotation.patients.identity import accession_key, patient_pseudonym
 from annotation.synthetic import generate_dataset
 from annotation.synthetic.cohort import build_cohort
 from annotation.synthetic.dataset import CLINICAL_COLUMNS, clinical_rows
-from ovarian_web.roles import Role
+from base.roles import Role
 from tests.factories import CenterFactory
 
 # The doc's advanced-cancer example row; each test changes what it needs.
@@ -557,7 +557,7 @@ def test_the_upload_page_lists_errors_escaped_and_skips_on_request(centers, clie
 
 
 def test_the_upload_page_refuses_a_file_over_the_limit(centers, client_for, monkeypatch):
-    monkeypatch.setattr("annotation.clinical_views.MAX_FILE_BYTES", 100)
+    monkeypatch.setattr("annotation.importing.clinical_views.MAX_FILE_BYTES", 100)
     client = client_for(Role.COORDINATOR)
     response = client.post(
         reverse("annotation:clinical_upload"), {"file": _upload(csv_bytes([row()]))}

@@ -52,9 +52,9 @@ def test_the_command_refuses_nonsense(data_dir, args):
 
 def test_the_simulated_radiologists_labels_come_with_the_demo(data_dir):
     from annotation.demo_labels import DEMO_SET, TRY_SET
-    from annotation.label_stats import set_progress
+    from annotation.labelling.stats import set_progress
     from annotation.models import AnnotationSet, Label
-    from ovarian_web.roles import Role
+    from base.roles import Role
     from tests.factories import UserFactory
 
     trainee = UserFactory(username="radiologist", role=Role.RADIOLOGIST)

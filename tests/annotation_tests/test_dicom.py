@@ -10,7 +10,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.pixels import apply_color_lut
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from annotation.dicom import DicomError, read_dicom, tissue_region
+from annotation.imaging.dicom import DicomError, read_dicom, tissue_region
 
 
 def test_garbage_is_refused_clearly(tmp_path):

@@ -1,7 +1,7 @@
 import pytest
 
 from annotation import services
-from annotation.identity import (
+from annotation.patients.identity import (
     IdentifierError,
     decrypt_identifiers,
     encrypt_identifiers,
@@ -9,7 +9,7 @@ from annotation.identity import (
     pseudonymous_uid,
 )
 from annotation.selectors import patient_find, patient_identifiers
-from ovarian_web.roles import Role
+from base.roles import Role
 
 
 def test_pseudonyms_are_keyed_stable_and_case_insensitive(settings):

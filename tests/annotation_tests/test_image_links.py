@@ -9,11 +9,11 @@ from django.core import signing
 from django.urls import reverse
 
 from annotation import services
-from annotation.image_links import PREFIX, LinkError, file_link, link_seconds, linked_file
+from annotation.imaging.links import PREFIX, LinkError, file_link, link_seconds, linked_file
 from annotation.models import ImageSource
+from base.roles import Role
 from inference.selectors import HEATMAP_MAX_AGE
 from ovarian_web.asgi import application
-from ovarian_web.roles import Role
 from tests.factories import ExamFactory
 
 

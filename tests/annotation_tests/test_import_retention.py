@@ -1,5 +1,5 @@
 """What an image import keeps: the refused files' paths for the uploader only and for
-IMPORT_REPORT_PATH_DAYS, the uploaded files not past the import (annotation/import_retention.py)."""
+IMPORT_REPORT_PATH_DAYS, the uploaded files not past the import (importing/retention.py)."""
 
 import io
 import json
@@ -12,12 +12,12 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from annotation.import_jobs import import_job_execute, import_job_receive
-from annotation.import_retention import SWEEP_KEY, import_retention_purge, import_retention_sweep
+from annotation.importing.jobs import import_job_execute, import_job_receive
+from annotation.importing.retention import SWEEP_KEY, import_retention_purge, import_retention_sweep
 from annotation.models import ImportJob, ImportSource
-from ovarian_web.jobs import job_claim, jobs_abandoned_fail
-from ovarian_web.models import JobStatus
-from ovarian_web.roles import Role
+from base.jobs import job_claim, jobs_abandoned_fail
+from base.models import JobStatus
+from base.roles import Role
 from tests.factories import UserFactory
 
 PATH = "H-447275/A20170705-8515/img1.png"

@@ -18,14 +18,14 @@ from pydicom.data import get_testdata_file
 from pydicom.pixels import apply_color_lut
 
 from annotation.demo import centers_from_manifest
-from annotation.dicom import tissue_region
-from annotation.import_jobs import import_job_execute
-from annotation.importing import import_paths
+from annotation.imaging.dicom import tissue_region
+from annotation.imaging.scan_area import detect_scan_area
+from annotation.importing.images import import_paths
+from annotation.importing.jobs import import_job_execute
 from annotation.models import Exam, Image, ImportJob, Patient
-from annotation.scan_area import detect_scan_area
 from annotation.synthetic import generate_dataset
-from ovarian_web.models import JobStatus
-from ovarian_web.roles import Role
+from base.models import JobStatus
+from base.roles import Role
 
 SAMPLES = [
     "examples_palette.dcm",

@@ -11,8 +11,11 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.urls import reverse
 
-from annotation import label_stats, labelling, services
-from annotation.annotation_sets import annotation_set_create
+from annotation import services
+from annotation.consumers import LabellingDashboardConsumer
+from annotation.labelling import flow as labelling
+from annotation.labelling import stats as label_stats
+from annotation.labelling.sets import annotation_set_create
 from annotation.models import (
     AnnotationSet,
     Image,
@@ -21,9 +24,8 @@ from annotation.models import (
     Label,
     LabelChange,
 )
-from ovarian_web import broadcast
-from ovarian_web.consumers import LabellingDashboardConsumer
-from ovarian_web.roles import Role
+from base import broadcast
+from base.roles import Role
 from tests.factories import CenterFactory, ExamFactory, UserFactory
 
 YES = {

@@ -9,8 +9,9 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from annotation import labelling, services
-from annotation.annotation_sets import (
+from annotation import services
+from annotation.labelling import flow as labelling
+from annotation.labelling.sets import (
     AnnotationSetError,
     annotation_set_create,
     annotation_set_reader_remove,
@@ -18,7 +19,7 @@ from annotation.annotation_sets import (
     reader_quota,
 )
 from annotation.models import AnnotationSet, Image, ImageSource, Label, LabelChange, LabelSlot
-from ovarian_web.roles import Role
+from base.roles import Role
 from tests.factories import CenterFactory, ExamFactory, PatientFactory, UserFactory
 
 ANSWERS = {

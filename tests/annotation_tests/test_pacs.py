@@ -38,7 +38,6 @@ from pynetdicom.sop_class import (
 )
 
 from annotation.demo import centers_from_manifest
-from annotation.identity import patient_pseudonym, pseudonymous_uid
 from annotation.management.commands.dicom_listener import Command as ListenerCommand
 from annotation.models import Exam, Image, Patient
 from annotation.pacs.receiver import (
@@ -47,6 +46,7 @@ from annotation.pacs.receiver import (
     receiver_start,
     tls_server_context,
 )
+from annotation.patients.identity import patient_pseudonym, pseudonymous_uid
 from annotation.signals import exam_completed
 from annotation.synthetic import generate_dataset
 from ovarian_web.local_services import free_port, port_open, wait_for_port

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from annotation.scan_area import detect_scan_area
+from annotation.imaging.scan_area import detect_scan_area
 from annotation.synthetic import generate_dataset
 
 

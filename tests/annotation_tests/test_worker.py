@@ -7,8 +7,8 @@ from celery.contrib.testing.worker import start_worker
 
 from annotation.demo import demo_data_job_create, demo_data_job_execute
 from annotation.models import DemoDataJob, Image
+from base.models import JobStatus
 from ovarian_web.celery import app
-from ovarian_web.models import JobStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

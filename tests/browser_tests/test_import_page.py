@@ -6,7 +6,7 @@ import pytest
 from annotation.demo import centers_from_manifest
 from annotation.models import Image
 from annotation.synthetic import generate_dataset
-from ovarian_web.roles import Role
+from base.roles import Role
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -10,9 +10,9 @@ import pytest
 from playwright.sync_api import expect
 
 from annotation import services
-from annotation.annotation_sets import annotation_set_create
+from annotation.labelling.sets import annotation_set_create
 from annotation.models import Image, ImageFlag, ImageSource, Label, LabelChange
-from ovarian_web.roles import Role
+from base.roles import Role
 from tests.factories import PASSWORD, ExamFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -6,7 +6,7 @@ import pytest
 
 from annotation.demo import demo_data_job_execute
 from annotation.models import DemoDataJob
-from ovarian_web.roles import Role
+from base.roles import Role
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

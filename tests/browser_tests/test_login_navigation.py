@@ -2,7 +2,7 @@
 
 import pytest
 
-from ovarian_web.roles import Role
+from base.roles import Role
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

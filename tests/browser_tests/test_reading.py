@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from ovarian_web.roles import Role
+from base.roles import Role
 from studies.models import CaseReading
 from tests.factories import PASSWORD, UserFactory
 from tests.inference_tests.factories import ensemble_make, exam_result_make

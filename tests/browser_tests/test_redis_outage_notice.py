@@ -6,8 +6,8 @@ import pytest
 from django.conf import global_settings
 from playwright.sync_api import expect
 
+from base.roles import Role
 from ovarian_web.local_services import free_port, uvicorn_command, wait_for_port
-from ovarian_web.roles import Role
 from tests.factories import PASSWORD, UserFactory
 from tests.ovarian_web_tests.test_redis_outage import RedisServer, _end, _start
 

@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 
 from annotation import services
 from annotation.models import ImageSource
+from base.roles import Role
 from inference.live import result_broadcast
-from ovarian_web.roles import Role
 from tests.factories import PASSWORD, ExamFactory, UserFactory
 from tests.inference_tests.factories import ensemble_make, exam_result_make
 

@@ -7,10 +7,10 @@ import types
 
 import pytest
 
-from ovarian_web.roles import Role
+from base.roles import Role
 from studies.models import ReaderStudy
-from studies.reading_import import parse_readings, reader_study_import
-from studies.result_sources import ResultSource
+from studies.reading.imported import parse_readings, reader_study_import
+from studies.results.sources import ResultSource
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -117,9 +117,9 @@ def test_a_designed_study_shows_the_ai_alone_curve_and_point(page, live_server, 
         ai_by_case.setdefault(reading.case, (score, int(score > 1)))
     source = ResultSource("AI study", readings, "unaided", ai_by_case)
     # The design area's bridge, replaced by its contract (a ResultSource).
-    module = types.ModuleType("studies.designed")
+    module = types.ModuleType("studies.results.designed_reads")
     module.designed_study_source = lambda study: source
-    monkeypatch.setitem(sys.modules, "studies.designed", module)
+    monkeypatch.setitem(sys.modules, "studies.results.designed_reads", module)
     study = ReaderStudy.objects.create(name="AI study", seed=1)
     _sign_in(page, live_server, f"/studies/designed/{study.pk}/results/")
     page.wait_for_selector("#roc-plot path.roc-curve-ai")

@@ -7,9 +7,9 @@ Results are for the clinical roles only: a radiologist is refused every page, do
 endpoint here (they read exams without the AI unless a reader study shows it).
 """
 
+from base.models import JobStatus
+from base.roles import Role
 from inference.models import InferenceJob
-from ovarian_web.models import JobStatus
-from ovarian_web.roles import Role
 
 R, CO, CL, A = Role.RADIOLOGIST, Role.COORDINATOR, Role.CLINICIAN, Role.ADMINISTRATOR
 RESULTS = (CO, CL, A)

@@ -4,9 +4,9 @@ MATRIX: route name -> (method, roles allowed, kwargs key or a function of the ob
 objects(base): the objects this area's rows need, made from the shared ones in `base`.
 """
 
+from base.roles import Role
 from inference.models import Architecture, ImageExclusion, ModelTask, TrainingJob
 from inference.selectors import HEATMAP_SALT
-from ovarian_web.roles import Role
 from tests.inference_tests.factories import exam_result_make, model_version_make
 
 R, CO, CL, A = Role.RADIOLOGIST, Role.COORDINATOR, Role.CLINICIAN, Role.ADMINISTRATOR

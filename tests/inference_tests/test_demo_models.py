@@ -9,6 +9,7 @@ import pytest
 from celery.signals import before_task_publish
 
 from annotation.demo import demo_data_generate
+from base.models import JobStatus
 from inference.demo import DEMO_JOBS, demo_models_finish, demo_models_start
 from inference.models import (
     Architecture,
@@ -19,7 +20,6 @@ from inference.models import (
     TrainingJob,
 )
 from inference.training import training_job_execute
-from ovarian_web.models import JobStatus
 from tests.factories import ExamFactory
 from tests.inference_tests.factories import model_version_make
 from tests.inference_tests.test_report import exam_images

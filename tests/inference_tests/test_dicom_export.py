@@ -16,8 +16,8 @@ from pydicom.uid import (
 
 from annotation import services
 from annotation.models import ImageSource
+from base.roles import Role
 from inference.dicom_export import ExportError, result_export
-from ovarian_web.roles import Role
 from tests.factories import ExamFactory
 from tests.inference_tests.factories import exam_result_make
 from tests.inference_tests.test_report import exam_images, not_scorable_result, scored_exam

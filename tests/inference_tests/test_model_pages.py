@@ -13,6 +13,9 @@ from django.utils import timezone
 
 from annotation import services
 from annotation.models import ImageSource, PathologyOutcome
+from base.jobs import job_claim
+from base.models import JobStatus
+from base.roles import Role
 from inference import cleaning, workers
 from inference.ml.networks import build_network
 from inference.models import (
@@ -24,9 +27,6 @@ from inference.models import (
     TrainingJob,
     TriagePrediction,
 )
-from ovarian_web.jobs import job_claim
-from ovarian_web.models import JobStatus
-from ovarian_web.roles import Role
 from tests.factories import ExamFactory
 from tests.inference_tests.factories import ensemble_make, model_version_make
 

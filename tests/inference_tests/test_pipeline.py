@@ -10,6 +10,7 @@ from PIL import Image as PILImage
 
 from annotation.demo import demo_data_generate
 from annotation.models import Exam, Image
+from base.models import JobStatus
 from inference import datasets, registry
 from inference.inference_jobs import (
     NoModelInService,
@@ -27,7 +28,6 @@ from inference.models import (
     TrainingJob,
 )
 from inference.training import training_job_create, training_job_execute
-from ovarian_web.models import JobStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,6 +8,8 @@ from django.urls import reverse
 
 from annotation import services
 from annotation.models import ImageSource
+from base.models import JobStatus
+from base.roles import Role
 from inference.models import (
     ClinicianReview,
     ExamResult,
@@ -15,8 +17,6 @@ from inference.models import (
     ResultStatus,
 )
 from inference.reports import exam_report, image_contributions
-from ovarian_web.models import JobStatus
-from ovarian_web.roles import Role
 from tests.factories import ExamFactory, PatientFactory
 from tests.inference_tests.factories import ensemble_make, exam_result_make
 

@@ -6,8 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from annotation.demo import demo_data_generate
+from base.models import JobStatus
 from inference.models import ModelTask, ModelVersion, TrainingJob
-from ovarian_web.models import JobStatus
 
 BAR = 30
 

@@ -12,13 +12,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from annotation.demo import demo_data_generate
 from annotation.models import AnnotationSet, Image
+from base.models import JobStatus
 from inference import datasets, registry
 from inference.cleaning import cleaning_plan, triage_job_create, triage_job_execute
 from inference.inference_jobs import loaded_network, triage_reason
 from inference.ml.train import predict
 from inference.models import ModelTask, TriageJob, TriagePrediction
 from inference.training import training_job_create, training_job_execute, triage_thresholds
-from ovarian_web.models import JobStatus
 
 OUTPUTS = datasets.TRIAGE_OUTPUTS
 

@@ -18,10 +18,10 @@ from celery import Celery
 from django.utils import timezone
 
 from annotation.demo import demo_data_generate
+from base.jobs import jobs_abandoned_fail
+from base.models import JobStatus
 from inference.models import TrainingJob
 from inference.training import training_job_create, training_job_stop
-from ovarian_web.jobs import jobs_abandoned_fail
-from ovarian_web.models import JobStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

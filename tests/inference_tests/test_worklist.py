@@ -9,12 +9,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotation import services
+from base.models import JobStatus
+from base.roles import Role
 from inference.consumers import ExamResultConsumer
 from inference.live import EXAM_RESULTS_GROUP, result_broadcast
 from inference.models import Ensemble, ExamResult, InferenceJob, ResultStatus
 from inference.reports import ExamStatus, score_request, worklist_rows
-from ovarian_web.models import JobStatus
-from ovarian_web.roles import Role
 from tests.factories import CenterFactory, ExamFactory, UserFactory
 from tests.inference_tests.factories import ensemble_make, exam_result_make
 from tests.inference_tests.test_report import exam_images, not_scorable_result, scored_exam

@@ -11,11 +11,12 @@ from django.db.models import ProtectedError
 from django.db.utils import DatabaseError
 from django.urls import reverse
 
-from annotation import labelling, services
-from annotation.annotation_sets import annotation_set_create
+from annotation import services
+from annotation.labelling import flow as labelling
+from annotation.labelling.sets import annotation_set_create
 from annotation.models import ImageSource
-from ovarian_web.models import AccessAction, AccessLogEntry, AccessLogError
-from ovarian_web.roles import Role
+from base.models import AccessAction, AccessLogEntry, AccessLogError
+from base.roles import Role
 from tests.factories import ExamFactory, UserFactory
 from tests.inference_tests.test_dicom_export import dicom_exam  # noqa: F401  (fixture)
 from tests.studies_tests.perm_results import objects as study_objects

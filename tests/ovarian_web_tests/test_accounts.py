@@ -14,11 +14,12 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 
-from annotation import labelling, services
-from annotation.annotation_sets import annotation_set_create
+from annotation import services
+from annotation.labelling import flow as labelling
+from annotation.labelling.sets import annotation_set_create
 from annotation.models import ImageSource
-from ovarian_web.roles import Role
-from ovarian_web.session_guard import LAST_SEEN_KEY
+from base.roles import Role
+from base.session_guard import LAST_SEEN_KEY
 from tests.factories import PASSWORD, ExamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from annotation import services
 from annotation.models import ImageSource
-from ovarian_web.roles import Role
+from base.roles import Role
 from tests.factories import ExamFactory
 
 pytestmark = pytest.mark.django_db

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.transport.requests import REQUESTS_TRANSPORT
 
-from ovarian_web.roles import Role
+from base.roles import Role
 from studies.models import ImportedReaderStudy
 
 # The permission matrix's objects: a set with a label, exams, jobs, reader studies.

@@ -5,8 +5,8 @@ from django.contrib.auth.models import Group
 from django.core.cache.backends.redis import RedisCache
 from django.urls import reverse
 
-from ovarian_web.auth_backend import RoleModelBackend
-from ovarian_web.roles import Role, has_role, user_roles
+from base.auth_backend import RoleModelBackend
+from base.roles import Role, has_role, user_roles
 from tests.factories import UserFactory
 
 
@@ -43,7 +43,7 @@ def test_a_role_taken_away_counts_from_the_next_request(client):
 
 def test_every_cache_object_shares_one_redis_pool():
     # Under ASGI Django makes a cache object per request; each used to open a connection.
-    options = {"OPTIONS": {"pool_class": "ovarian_web.redis_pool.SharedConnectionPool"}}
+    options = {"OPTIONS": {"pool_class": "base.redis_pool.SharedConnectionPool"}}
     first = RedisCache("redis://127.0.0.1:6399/3", options)
     second = RedisCache("redis://127.0.0.1:6399/3", options)
     other = RedisCache("redis://127.0.0.1:6399/4", options)

@@ -1,4 +1,4 @@
-"""Every CSV the product writes is safe to open in a spreadsheet (ovarian_web/csv_cells.py).
+"""Every CSV the product writes is safe to open in a spreadsheet (base/csv_cells.py).
 
 A text cell that begins with =, +, -, @, tab or carriage return would run as a formula; each
 CSV endpoint, fed hostile names and reasons, must write them as text, and numbers as numbers.
@@ -14,15 +14,16 @@ import numpy as np
 import pytest
 from django.urls import reverse
 
-from annotation import labelling, services
-from annotation.annotation_sets import annotation_set_create
+from annotation import services
+from annotation.labelling import flow as labelling
+from annotation.labelling.sets import annotation_set_create
 from annotation.models import ImageSource
-from ovarian_web.csv_cells import FORMULA_STARTS, csv_dict_writer, csv_safe, csv_unsafe, csv_writer
-from ovarian_web.models import AccessAction, AccessLogEntry
-from ovarian_web.roles import Role
-from studies.reading import reading_next, reading_submit
-from studies.reading_import import parse_readings, reader_study_import
-from studies.results_views import CsvRenderer
+from base.csv_cells import FORMULA_STARTS, csv_dict_writer, csv_safe, csv_unsafe, csv_writer
+from base.models import AccessAction, AccessLogEntry
+from base.roles import Role
+from studies.reading.flow import reading_next, reading_submit
+from studies.reading.imported import parse_readings, reader_study_import
+from studies.results.views import CsvRenderer
 from tests.factories import CenterFactory, ExamFactory, UserFactory
 from tests.ovarian_web_tests.test_permissions import MATRIX, _url
 from tests.ovarian_web_tests.test_permissions import objects as objects  # the fixture
@@ -227,10 +228,10 @@ def test_an_api_error_asked_for_as_csv_is_written_safely():
 
 # Files that write CSV or answer text/csv, each covered above; the generator's own files are
 # synthetic (no user's text reaches them) and the generator imports nothing of the project.
-CSV_WRITERS = {"ovarian_web/csv_cells.py", "annotation/synthetic/dataset.py"}
+CSV_WRITERS = {"base/csv_cells.py", "annotation/synthetic/dataset.py"}
 CSV_RESPONSES = {
     "ovarian_web/views.py": {"access_log_export"},
-    "annotation/set_views.py": {"annotation:set_export", "annotation-set-export"},
+    "annotation/labelling/set_views.py": {"annotation:set_export", "annotation-set-export"},
     "studies/results_views/downloads.py": {
         "studies:imported_results_download",
         "studies:designed_results_download",
@@ -254,7 +255,7 @@ def _product_files():
 
 def test_csv_is_written_only_through_csv_cells():
     writers = {name for name, text in _product_files() if WRITER.search(text)}
-    assert writers <= CSV_WRITERS, "write CSV with ovarian_web.csv_cells and test it here"
+    assert writers <= CSV_WRITERS, "write CSV with base.csv_cells and test it here"
     responses = {name for name, text in _product_files() if "text/csv" in text}
     assert responses <= set(CSV_RESPONSES), "a new CSV response: add its routes to CSV_ENDPOINTS"
     assert set().union(*CSV_RESPONSES.values()) == set(CSV_ENDPOINTS)

@@ -16,8 +16,9 @@ from django.test import Client
 from django.urls import reverse
 from knox.models import AuthToken
 
-from annotation import clinical_csv
+from annotation.importing import clinical_csv
 from annotation.models import ImportJob, ImportSource
+from base.roles import Role
 from ovarian_web.http_threads import BodyLimits, RequestThreads, WsgiOnThreads, wsgi_environ
 from ovarian_web.local_services import (
     REQUEST_THREADS,
@@ -26,7 +27,6 @@ from ovarian_web.local_services import (
     uvicorn_command,
     wait_for_port,
 )
-from ovarian_web.roles import Role
 from ovarian_web.upload_gate import FORM_BYTES, UPLOAD_ROUTES, RoleUploadGate
 from tests.factories import PASSWORD, UserFactory
 

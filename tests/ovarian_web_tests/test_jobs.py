@@ -8,11 +8,11 @@ from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
 from annotation.models import DemoDataJob
+from base.consumers import JobConsumer
+from base.jobs import ProgressReporter, job_claim, job_fail, job_retry, job_task_name
+from base.models import JobStatus, job_models
+from base.roles import Role
 from ovarian_web.celery import app
-from ovarian_web.consumers import JobConsumer
-from ovarian_web.jobs import ProgressReporter, job_claim, job_fail, job_retry, job_task_name
-from ovarian_web.models import JobStatus, job_models
-from ovarian_web.roles import Role
 from tests.factories import UserFactory
 
 

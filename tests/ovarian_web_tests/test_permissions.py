@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from annotation import labelling, services
-from annotation.annotation_sets import annotation_set_create
-from annotation.image_links import PREFIX, file_link
+from annotation import services
+from annotation.imaging.links import PREFIX, file_link
+from annotation.labelling import flow as labelling
+from annotation.labelling.sets import annotation_set_create
 from annotation.models import DemoDataJob, ImageFlag, ImageSource, ImportJob
-from ovarian_web.roles import Role
+from base.roles import Role
 from tests.factories import ExamFactory, UserFactory
 from tests.inference_tests import perm_report, perm_training
 from tests.studies_tests import perm_reading, perm_results

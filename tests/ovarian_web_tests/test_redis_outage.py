@@ -23,16 +23,16 @@ from django.urls import reverse
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from annotation.annotation_sets import annotation_set_create
+from annotation.labelling.sets import annotation_set_create
 from annotation.models import DemoDataJob, Label
-from ovarian_web import broadcast as broadcast_module
-from ovarian_web import cache as cache_module
-from ovarian_web.broadcast import broadcast
-from ovarian_web.cache import DegradingRedisCache
-from ovarian_web.jobs import WAITING_FOR_BROKER
+from base import broadcast as broadcast_module
+from base import cache as cache_module
+from base.broadcast import broadcast
+from base.cache import DegradingRedisCache
+from base.jobs import WAITING_FOR_BROKER
+from base.models import JobStatus
+from base.roles import Role
 from ovarian_web.local_services import free_port, redis_command, uvicorn_command, wait_for_port
-from ovarian_web.models import JobStatus
-from ovarian_web.roles import Role
 from studies.models import CaseReading
 from tests.annotation_tests.test_labelling import ANSWERS
 from tests.factories import PASSWORD, UserFactory

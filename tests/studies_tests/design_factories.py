@@ -6,8 +6,8 @@ import numpy as np
 
 from annotation import services
 from annotation.models import ImageSource, PathologyResult
-from ovarian_web.roles import Role
-from studies.design import reader_study_create, reader_study_open
+from base.roles import Role
+from studies.design.services import reader_study_create, reader_study_open
 from tests.factories import ExamFactory, UserFactory
 
 _unique = itertools.count(1)

@@ -8,9 +8,8 @@ The reading routes take a session or case of a radiologist made here: another ra
 (the one the matrix signs in) gets 404: those rows are marked OBJECT_SCOPED.
 """
 
-from ovarian_web.roles import Role
+from base.roles import Role
 from studies.models import CaseReading
-
 from tests.studies_tests.design_factories import designed_study
 
 R, CO, A = Role.RADIOLOGIST, Role.COORDINATOR, Role.ADMINISTRATOR

@@ -4,8 +4,8 @@ MATRIX: route name -> (method, roles allowed, kwargs key or a function of the ob
 objects(base): the objects this area's rows need, made from the shared ones in `base`.
 """
 
-from ovarian_web.roles import Role
-from studies.reading_import import reader_study_import
+from base.roles import Role
+from studies.reading.imported import reader_study_import
 
 CO, A = Role.COORDINATOR, Role.ADMINISTRATOR
 COORDINATION = (CO, A)

@@ -14,16 +14,20 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from base.roles import Role
 from inference.consumers import ExamResultConsumer
 from inference.live import exam_rows_broadcast
 from inference.models import ExamResult
 from inference.reports import exam_report
-from ovarian_web.roles import Role
-from studies.design import ReaderStudyError, _sessions_build, reader_study_create, reader_study_open
+from studies.design.services import (
+    ReaderStudyError,
+    _sessions_build,
+    reader_study_create,
+    reader_study_open,
+)
 from studies.models import AIShown, CaseReading, CaseReadingRevision, ReaderStudy
 from tests.factories import ExamFactory, UserFactory
 from tests.inference_tests.factories import ensemble_make, exam_result_make
-
 from tests.studies_tests.design_factories import designed_study
 
 YES = {"malignant": True, "confidence": 85}

@@ -7,10 +7,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from annotation.identity import accession_key
 from annotation.models import Center
-from ovarian_web.roles import Role
-from studies.design import (
+from annotation.patients.identity import accession_key
+from base.roles import Role
+from studies.design.forms import ReaderStudyForm
+from studies.design.services import (
     ReaderStudyError,
     reader_study_close,
     reader_study_create,
@@ -19,13 +20,11 @@ from studies.design import (
     reader_study_update,
     reading_plan,
 )
-from studies.design_forms import ReaderStudyForm
-from studies.designed import designed_study_source
 from studies.models import Arm, CaseReading, ReaderStudy, ReadingSession
-from studies.reading import reading_next, reading_submit
+from studies.reading.flow import reading_next, reading_submit
+from studies.results.designed_reads import designed_study_source
 from tests.factories import CenterFactory, UserFactory
 from tests.inference_tests.factories import ensemble_make, exam_result_make
-
 from tests.studies_tests.design_factories import case_exams, designed_study, exam_with_images
 
 CASES = [(exam_id, int(exam_id <= 8)) for exam_id in range(1, 21)]  # 8 malignant, 12 benign

@@ -11,15 +11,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotation.models import CA125Measurement
-from ovarian_web.roles import Role
+from base.roles import Role
 from studies.consumers import ReaderStudyProgressConsumer
-from studies.design import reader_study_close
+from studies.design.services import reader_study_close
 from studies.models import CaseReading, ReadingSession
-from studies.reading import ReadingError, reading_next, reading_submit
-from studies.reading_progress import study_progress
+from studies.reading.flow import ReadingError, reading_next, reading_submit
+from studies.reading.progress import study_progress
 from tests.factories import UserFactory
 from tests.inference_tests.factories import ensemble_make, exam_result_make
-
 from tests.studies_tests.design_factories import designed_study
 
 YES = {"malignant": True, "confidence": 85}

@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 from django.urls import reverse
 
-from ovarian_web.roles import Role
+from base.roles import Role
+from studies.design.planning import READERS, pilot_from_study, plan
 from studies.models import ImportedReaderStudy, ReaderStudy
-from studies.planning import READERS, pilot_from_study, plan
-from studies.reading_import import parse_readings, reader_study_import
-from studies.result_sources import ResultSource, imported_study_source
+from studies.reading.imported import parse_readings, reader_study_import
 from studies.results import (
     TABLE_COLUMNS,
     reader_study_results,
@@ -23,6 +22,7 @@ from studies.results import (
     results_table,
     source_results,
 )
+from studies.results.sources import ResultSource, imported_study_source
 from studies.stats import (
     auc,
     auc_ci,
@@ -318,9 +318,9 @@ def designed(monkeypatch, study):
     source = ResultSource(
         "Designed study", imported.readings, imported.reference_modality, _ai_by_case()
     )
-    module = types.ModuleType("studies.designed")
+    module = types.ModuleType("studies.results.designed_reads")
     module.designed_study_source = lambda designed_study: source
-    monkeypatch.setitem(sys.modules, "studies.designed", module)
+    monkeypatch.setitem(sys.modules, "studies.results.designed_reads", module)
     return ReaderStudy.objects.create(name="Designed study", seed=1)
 
 
@@ -442,7 +442,7 @@ def test_the_long_csv_round_trips_through_parse_readings(db, options):
 
 
 def test_ratings_keep_every_digit():
-    from studies.reading_import import Reading
+    from studies.reading.imported import Reading
 
     readings = [
         Reading(2, "r", "c1", "m", 1, 0.1 + 0.2, 1, None),

@@ -12,17 +12,16 @@ from django.core.management import call_command
 from django.urls import reverse
 from scipy import stats
 
-from ovarian_web.roles import Role
-from studies.design import reader_study_reader_update
-from studies.designed import designed_study_source
+from base.roles import Role
+from studies.design.services import reader_study_reader_update
 from studies.models import ReaderStudy
-from studies.reading import reading_next, reading_submit
-from studies.reading_import import Reading, reader_study_import
-from studies.result_sources import ReaderProfile, ResultSource, imported_study_source
-from studies.result_subgroups import NOT_RECORDED, ONE_READER, experience_band
+from studies.reading.flow import reading_next, reading_submit
+from studies.reading.imported import Reading, reader_study_import
 from studies.results import results_table, results_table_csv, source_results
+from studies.results.designed_reads import designed_study_source
+from studies.results.reader_groups import NOT_RECORDED, ONE_READER, experience_band
+from studies.results.sources import ReaderProfile, ResultSource, imported_study_source
 from tests.factories import UserFactory
-
 from tests.studies_tests.design_factories import designed_study
 
 T = stats.t.ppf(0.975, 1)  # Student t, 1 df: the interval of a two-reader mean is ± T·s/√2
@@ -198,9 +197,9 @@ def coordinator(client, db):
 @pytest.fixture
 def designed(monkeypatch, db):
     """A designed study whose source is the hand-made one (the contract: a ResultSource)."""
-    module = types.ModuleType("studies.designed")
+    module = types.ModuleType("studies.results.designed_reads")
     module.designed_study_source = lambda study: _source()
-    monkeypatch.setitem(sys.modules, "studies.designed", module)
+    monkeypatch.setitem(sys.modules, "studies.results.designed_reads", module)
     return ReaderStudy.objects.create(name="Designed", seed=1)
 
 

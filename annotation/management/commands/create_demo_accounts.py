@@ -2,8 +2,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
-from ovarian_web.groups import groups_ensure
-from ovarian_web.roles import Role
+from base.groups import groups_ensure
+from base.roles import Role
 
 # Demo accounts, one per role. The passwords are printed on purpose: this is the demo.
 DEMO_ACCOUNTS = [

@@ -4,7 +4,7 @@ from annotation.demo import demo_data_job_create
 from annotation.models import DemoDataJob
 from annotation.synthetic import DEFAULT_PATIENTS
 from annotation.tasks import demo_data_job_run
-from ovarian_web.models import JobStatus
+from base.models import JobStatus
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from datetime import date
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.importing import ImportFailure
+from annotation.importing.images import ImportFailure
 from annotation.models import Center
 from annotation.pacs.query import Pacs, PacsError, studies_retrieve, study_date_range
 

@@ -3,12 +3,12 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.clinical_csv import MAX_FILE_BYTES
-from annotation.clinical_import import (
+from annotation.importing.clinical import (
     ClinicalImportError,
     ClinicalImportReport,
     clinical_csv_import,
 )
+from annotation.importing.clinical_csv import MAX_FILE_BYTES
 
 
 class Command(BaseCommand):

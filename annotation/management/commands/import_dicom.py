@@ -4,10 +4,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.import_jobs import import_job_execute
-from annotation.importing import ImportFailure
+from annotation.importing.images import ImportFailure
+from annotation.importing.jobs import import_job_execute
 from annotation.models import Center, ImportJob, ImportSource
-from ovarian_web.models import JobStatus
+from base.models import JobStatus
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from annotation.import_retention import import_retention_purge
+from annotation.importing.retention import import_retention_purge
 
 
 class Command(BaseCommand):

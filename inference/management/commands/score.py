@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from annotation.models import Exam
+from base.models import JobStatus
 from inference.inference_jobs import NoModelInService, inference_job_create, inference_job_execute
-from ovarian_web.models import JobStatus
 
 
 class Command(BaseCommand):

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
+from base.models import JobStatus
 from inference.models import Architecture, Borderline, TrainingJob
 from inference.training import TrainingError, training_job_create, training_job_execute
-from ovarian_web.models import JobStatus
 
 BAR = 30
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from studies.reading_import import MAX_FILE_BYTES, ReadingImportError, reader_study_import
+from studies.reading.imported import MAX_FILE_BYTES, ReadingImportError, reader_study_import
 from studies.results import study_design_gaps
 
 

@@ -1,0 +1,1 @@
+"""Importing: image files and archives into exams, clinical CSVs, import jobs, retention."""

@@ -1,0 +1,355 @@
+"""The labelling API that the keyboard-first screen drives (radiologists only)."""
+
+from django.db.models import Count, Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+
+from annotation.imaging.links import file_link
+from annotation.labelling import flow as labelling
+from annotation.labelling import sql as labelling_sql
+from annotation.labelling import stats as label_stats
+from annotation.labelling.set_views import export_table as set_export_table
+from annotation.labelling.sets import reader_quota
+from annotation.models import AnnotationSet, Image, Label
+from base.access_log import access_log_record
+from base.models import AccessAction
+from base.query_params import MAX_ID, IdField, query_params
+from base.roles import Role, has_role
+
+
+class IsRadiologist(BasePermission):
+    message = "Labelling is for radiologists."
+
+    def has_permission(self, request, view) -> bool:
+        return has_role(request.user, Role.RADIOLOGIST)
+
+
+LABEL_FIELDS = (
+    "adnexal",
+    "lesion",
+    "ascites",
+    "blood_flow",
+    "cannot_determine",
+    "cannot_determine_reason",
+    "status",
+)
+
+
+_DATETIME = serializers.DateTimeField()  # DRF's own format, without a whole serializer
+
+
+def _datetime(value) -> str | None:
+    return None if value is None else _DATETIME.to_representation(value)
+
+
+def label_data(label: Label) -> dict:
+    """A label as the screen reads it (the label must come with its item)."""
+    return {
+        "id": label.pk,
+        "set": label.annotation_set_id,
+        "image": label.item.image_id,
+        **{name: getattr(label, name) for name in LABEL_FIELDS},
+        "dimension": label.dimension or None,
+        "shown_at": _datetime(label.shown_at),
+        "submitted_at": _datetime(label.submitted_at),
+        "active_seconds": float(label.active_seconds),
+    }
+
+
+def _describe(frames: list[dict]) -> dict:
+    first = min(frames, key=lambda row: row["frame_index"])
+    return {
+        "id": first["pk"],
+        "width": first["width"],
+        "height": first["height"],
+        "pixel_spacing_mm": first["pixel_spacing_mm"],
+        # Signed links: the screen fetches these without a session or a query.
+        "thumbnail_url": (
+            file_link(first["thumbnail"])
+            if first["thumbnail"]
+            else f"/images/{first['pk']}/thumbnail"
+        ),
+        "frames": [
+            file_link(row["file"]) for row in sorted(frames, key=lambda row: row["frame_index"])
+        ],
+    }
+
+
+def image_payloads(image_ids: list[int]) -> dict[int, dict]:
+    """For each image: its cine frames and its exam's other (visible) images; one query.
+
+    Only for a user who may see these images: the links in it need no session."""
+    rows = labelling_sql.exam_image_rows(image_ids)
+    payloads = {}
+    for image_id in image_ids:
+        own = next((row for row in rows if row["pk"] == image_id), None)
+        if own is None:
+            continue
+        loops: dict[str, list[dict]] = {}
+        for row in rows:
+            if row["exam_id"] == own["exam_id"] and (not row["hidden"] or row is own):
+                loops.setdefault(row["sop_instance_uid"] or f"pk{row['pk']}", []).append(row)
+        key = own["sop_instance_uid"] or f"pk{image_id}"
+        payload = _describe(loops[key])
+        payload["exam_images"] = [
+            _describe(frames) for other, frames in loops.items() if other != key
+        ]
+        payloads[image_id] = payload
+    return payloads
+
+
+def image_payload(image: Image) -> dict:
+    """The image and the exam's other images, each with its cine frames; one query."""
+    return image_payloads([image.pk])[image.pk]
+
+
+def _label_response(label: Label, annotation_set: AnnotationSet, reader) -> Response:
+    return Response(
+        {
+            "label": label_data(label),
+            "image": image_payloads([label.item.image_id])[label.item.image_id],
+            "progress": labelling.reader_progress(annotation_set.pk, reader),
+        }
+    )
+
+
+def _own_label(request, pk: int) -> Label:
+    # Another reader's label is simply not there for you: 404, never 403 with a hint.
+    return get_object_or_404(
+        Label.objects.select_related("item", "annotation_set"), pk=pk, reader=request.user
+    )
+
+
+def _exclude_ids(value) -> tuple[int, ...] | None:
+    """Label ids the client already holds (prefetching); None when malformed."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(type(pk) is int and 0 < pk <= MAX_ID for pk in value):
+        return None
+    return tuple(value)
+
+
+def _sql_id(value: int) -> int:
+    """A path id for the labelling SQL (the ORM checks this itself): past the key range it
+    names nothing, and the database driver would refuse it."""
+    if value > MAX_ID:
+        raise Http404("No such object")
+    return value
+
+
+def _set_for(request, set_id: int) -> AnnotationSet:
+    annotation_set = get_object_or_404(AnnotationSet, pk=set_id)
+    if not labelling.is_reader(annotation_set, request.user):
+        raise Http404("No such set among yours")
+    return annotation_set
+
+
+@extend_schema(responses={200: dict})
+@api_view(["GET"])
+@permission_classes([IsRadiologist])
+def labelling_sets(request):
+    """The sets this radiologist works on, with their own progress."""
+    sets = AnnotationSet.objects.filter(readers__reader=request.user, readers__active=True)
+    done = dict(
+        Label.objects.filter(reader=request.user, status=Label.SUBMITTED)
+        .values_list("annotation_set")
+        .annotate(n=Count("pk"))
+        .values_list("annotation_set", "n")
+    )
+    rows = []
+    for annotation_set in sets.order_by("-created_at"):
+        quota = reader_quota(annotation_set)
+        finished = done.get(annotation_set.pk, 0)
+        rows.append(
+            {
+                "id": annotation_set.pk,
+                "name": annotation_set.name,
+                "done": finished,
+                "quota": quota,
+                "remaining": max(quota - finished, 0),
+            }
+        )
+    return Response(rows)
+
+
+@extend_schema(request=dict, responses={200: dict, 204: None})
+@api_view(["POST"])
+@permission_classes([IsRadiologist])
+def labelling_next(request, set_id: int):
+    """Resume the unfinished image, or lease the next; 204 when this reader's share is done."""
+    exclude = _exclude_ids(request.data.get("exclude") if isinstance(request.data, dict) else None)
+    if exclude is None:
+        return Response({"detail": "exclude is a list of label ids"}, status=400)
+    try:  # the service checks that the set exists and the reader is on it
+        label, progress = labelling.label_next_with_progress(
+            annotation_set_id=_sql_id(set_id), reader=request.user, exclude=exclude
+        )
+    except labelling.LabellingError:
+        raise Http404("No such set among yours") from None
+    if label is None:
+        return Response(status=status.HTTP_204_NO_CONTENT)
+    image_id = label.item.image_id
+    return Response(
+        {
+            "label": label_data(label),
+            "image": image_payloads([image_id])[image_id],
+            "progress": progress,
+        }
+    )
+
+
+@extend_schema(request=dict, responses={200: dict})
+@api_view(["GET", "PATCH"])
+@permission_classes([IsRadiologist])
+def labelling_label(request, pk: int):
+    """Read a label, or save answers as they are made (`active_seconds_delta` adds time)."""
+    label = _own_label(request, pk)
+    if request.method == "PATCH":
+        data = dict(request.data)
+        delta = data.pop("active_seconds_delta", 0)
+        try:
+            saved = labelling.label_autosave(
+                label=label, user=request.user, answers=data, active_seconds_delta=delta
+            )
+        except (labelling.LabellingError, TypeError, ValueError) as error:
+            return Response({"detail": str(error)}, status=400)
+        saved.item = label.item
+        label = saved
+    return _label_response(label, label.annotation_set, request.user)
+
+
+@extend_schema(request=dict, responses={200: dict, 400: dict})
+@api_view(["POST"])
+@permission_classes([IsRadiologist])
+def labelling_submit(request, pk: int):
+    """Submit (or correct) answers. With `"next": true` (and an optional `exclude` list of
+    label ids) the reply also carries the next image as `next`: one round trip per image."""
+    answers = dict(request.data)
+    answers.pop("active_seconds_delta", None)  # time travels with autosave
+    want_next = bool(answers.pop("next", False))
+    exclude = _exclude_ids(answers.pop("exclude", None))
+    if exclude is None:
+        return Response({"detail": "exclude is a list of label ids"}, status=400)
+    try:
+        label, _ = labelling.label_submit(label_id=_sql_id(pk), user=request.user, answers=answers)
+    except Label.DoesNotExist:
+        # Another reader's label is simply not there for you: 404, never 403 with a hint.
+        raise Http404("No such label among yours") from None
+    except labelling.LabellingError as error:
+        return Response({"detail": str(error), "missing": error.missing}, status=400)
+    following = None
+    try:
+        if want_next:
+            following, progress = labelling.label_next_with_progress(
+                annotation_set_id=label.annotation_set_id,
+                reader=request.user,
+                exclude=(label.pk, *exclude),
+            )
+        else:
+            progress = labelling.reader_progress(label.annotation_set_id, request.user)
+    except labelling.LabellingError:  # taken off the set meanwhile: the answer is kept
+        progress = labelling.reader_progress(label.annotation_set_id, request.user)
+    images = [label.item.image_id] + ([following.item.image_id] if following else [])
+    payloads = image_payloads(images)  # both in one query
+    data = {
+        "label": label_data(label),
+        "image": payloads[label.item.image_id],
+        "progress": progress,
+    }
+    if want_next:
+        data["next"] = following and {
+            "label": label_data(following),
+            "image": payloads[following.item.image_id],
+        }
+    return Response(data)
+
+
+class HistoryQuery(serializers.Serializer):
+    before = IdField(
+        required=False, allow_null=True, help_text="one of your label ids: the label before it"
+    )
+
+
+@extend_schema(parameters=[HistoryQuery], responses={200: dict, 400: dict, 404: None})
+@api_view(["GET"])
+@permission_classes([IsRadiologist])
+def labelling_history(request, set_id: int):
+    annotation_set = _set_for(request, set_id)
+    before_id = query_params(request, HistoryQuery).get("before")
+    before = None if before_id is None else _own_label(request, before_id)
+    label = labelling.label_previous(
+        annotation_set=annotation_set, reader=request.user, before=before
+    )
+    if label is None:
+        return Response({"detail": "nothing before this"}, status=404)
+    return _label_response(label, annotation_set, request.user)
+
+
+@extend_schema(request=dict, responses={201: dict})
+@api_view(["POST"])
+@permission_classes([IsRadiologist])
+def labelling_flag(request, image_id: int):
+    """Identifying text is visible: hide the image until an administrator decides."""
+    assigned = Q(annotation_items__labels__reader=request.user)
+    image = get_object_or_404(Image.objects.filter(assigned).distinct(), pk=image_id, hidden=False)
+    flag = labelling.image_flag(
+        image=image, user=request.user, reason=str(request.data.get("reason", ""))
+    )
+    return Response({"flag": flag.pk}, status=201)
+
+
+class IsCoordinator(BasePermission):
+    message = "Annotation sets are run by study coordinators and administrators."
+
+    def has_permission(self, request, view) -> bool:
+        return has_role(request.user, Role.COORDINATOR, Role.ADMINISTRATOR)
+
+
+EXPORTS = {
+    "labels": (label_stats.label_export_rows, label_stats.LABEL_COLUMNS),
+    "consensus": (label_stats.consensus_rows, label_stats.CONSENSUS_COLUMNS),
+}
+
+
+class ExportQuery(serializers.Serializer):
+    def get_fields(self) -> dict:
+        # Not "format": DRF reads that one to choose a renderer. ("as" is a Python keyword.)
+        return {"as": serializers.ChoiceField(choices=["json", "csv"], default="json")}
+
+
+@extend_schema(
+    parameters=[ExportQuery],
+    responses={200: dict},
+    description="Every answer (`labels`) or the consensus per image (`consensus`) of a set; "
+    "columns as in docs/labels_export.md.",
+)
+@api_view(["GET"])
+@permission_classes([IsCoordinator])
+def annotation_set_export(request, set_id: int, what: str):
+    fmt = query_params(request, ExportQuery)["as"]
+    annotation_set = get_object_or_404(AnnotationSet, pk=set_id)
+    if what not in EXPORTS:
+        raise Http404("labels or consensus")
+    rows_for, columns = EXPORTS[what]
+    rows = [{column: row.get(column) for column in columns} for row in rows_for(annotation_set)]
+    access_log_record(
+        request=request,
+        action=AccessAction.EXPORT_DOWNLOADED,
+        target=f"set-{annotation_set.pk}-{what} (API)",
+    )
+    if fmt == "csv":
+        return set_export_table(rows, columns, "csv", f"set-{annotation_set.pk}-{what}")
+    return Response(rows)
+
+
+@extend_schema(responses={200: dict})
+@api_view(["GET"])
+@permission_classes([IsCoordinator])
+def annotation_set_progress(request, set_id: int):
+    """The live dashboard's numbers: progress per radiologist and overall, agreement so far."""
+    return Response(label_stats.set_progress(get_object_or_404(AnnotationSet, pk=set_id)))

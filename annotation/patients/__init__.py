@@ -1,0 +1,1 @@
+"""Patients: keyed pseudonyms, encrypted identifiers and the patient's timeline."""

@@ -1,0 +1,1 @@
+"""Designing a reader study: planning its size, choosing its cases, the forms and pages."""

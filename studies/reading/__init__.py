@@ -1,0 +1,1 @@
+"""Reading a reader study: the reader's flow, cases, blinding, progress, imported readings."""
