@@ -12,9 +12,9 @@ from annotation.labelling import api as labelling_api
 from base import api_tokens
 from base.roles import ROLE_LABELS, user_roles
 from inference import report_urls, training_urls
-from studies import api as studies_api
 from studies.reading import urls as reading_urls
 from studies.results import urls as results_urls
+from studies.results import views as results_views
 
 router = DefaultRouter()
 router.register("centers", annotation_api.CenterViewSet, basename="center")
@@ -53,7 +53,7 @@ urlpatterns = [
     path("labelling/sets/", labelling_api.labelling_sets, name="labelling-sets"),
     path(
         "reader-studies/<str:name>/results/",
-        studies_api.reader_study_results_api,
+        results_views.reader_study_results_api,
         name="reader-study-results",
     ),
     path(

@@ -16,12 +16,12 @@ from annotation import services
 from annotation.models import Exam
 from annotation.patients.identity import accession_key, decrypt_identifiers
 from base.roles import Role
-from studies.api import reader_study_results_api
 from studies.demo import DEMO_STUDY, demo_imported_study_load
 from studies.models import ImportedReaderStudy, ImportedReading
 from studies.reading.imported import ReadingImportError, case_accession_number, reader_study_import
 from studies.results import readings_csv
 from studies.results.sources import imported_study_source
+from studies.results.views import reader_study_results_api
 from tests.factories import CenterFactory
 
 REFERENCE_DIR = Path(__file__).resolve().parents[3] / "shared" / "reference" / "mrmc"

@@ -12,7 +12,6 @@ import pytest
 from django.urls import reverse
 
 from base.roles import Role
-from studies.design.planning import READERS, pilot_from_study, plan
 from studies.models import ImportedReaderStudy, ReaderStudy
 from studies.reading.imported import parse_readings, reader_study_import
 from studies.results import (
@@ -22,6 +21,7 @@ from studies.results import (
     results_table,
     source_results,
 )
+from studies.results.planning import READERS, pilot_from_study, plan
 from studies.results.sources import ResultSource, imported_study_source
 from studies.stats import (
     auc,

@@ -16,6 +16,7 @@ from studies.results.views.api import (
     imported_study_readings_api,
     imported_study_results_api,
     imported_study_results_table_api,
+    reader_study_results_api,
 )
 from studies.results.views.common import COORDINATION, DOWNLOADS
 from studies.results.views.downloads import designed_results_download, imported_results_download
@@ -45,4 +46,5 @@ __all__ = [
     "imported_study_results_api",
     "imported_study_results_table_api",
     "planning",
+    "reader_study_results_api",
 ]

@@ -11,10 +11,10 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 
 from base.roles import role_required
-from studies.design.planning import READERS, PlanningError, PlanningForm, pilot_from_form, plan
 from studies.models import ImportedReaderStudy
 from studies.reading.progress import study_revisions
 from studies.results import COVARIANCES, DECISION_METRICS, ReaderStudyResultsError, source_results
+from studies.results.planning import READERS, PlanningError, PlanningForm, pilot_from_form, plan
 from studies.results.sources import ResultSource
 from studies.results.views.common import (
     COORDINATION,
