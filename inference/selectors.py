@@ -3,10 +3,7 @@ that a reader study's reader was shown AI output, see `ai_release`)."""
 
 from collections.abc import Callable, Collection
 
-from django.conf import settings
-from django.core import signing
-from django.urls import reverse
-
+from inference import heatmap_links
 from inference.models import (
     Ensemble,
     ExamResult,
@@ -15,9 +12,6 @@ from inference.models import (
     ModelVersion,
     ResultStatus,
 )
-
-HEATMAP_SALT = "inference.heatmap"
-HEATMAP_MAX_AGE = settings.HEATMAP_LINK_SECONDS  # minutes: what the pages need
 
 
 def ensemble_in_service() -> Ensemble | None:
@@ -73,22 +67,6 @@ def ai_live_allowed(user, exam_id: int) -> bool:
     return exam_id not in withheld and exam_id not in watched
 
 
-def heatmap_url(prediction_id: int, *, viewer_id: int) -> str:
-    """A signed address for one viewer: only pages that may show them AI output hand it out,
-    and the heatmap view asks again whether they may see it now."""
-    token = signing.dumps([prediction_id, viewer_id], salt=HEATMAP_SALT)
-    return reverse("inference:heatmap", args=[token])
-
-
-def heatmap_prediction(token: str, *, viewer_id: int) -> ImagePrediction:
-    """The prediction a signed address names; signing.BadSignature when forged, expired or
-    handed out to someone else."""
-    value = signing.loads(token, salt=HEATMAP_SALT, max_age=HEATMAP_MAX_AGE)
-    if not (isinstance(value, list) and len(value) == 2 and value[1] == viewer_id):
-        raise signing.BadSignature("this address was handed out to another viewer")
-    return ImagePrediction.objects.select_related("image").get(pk=value[0])
-
-
 def exam_result(exam_id: int, ensemble: Ensemble | None = None) -> ExamResult | None:
     ensemble = ensemble or ensemble_in_service()
     if ensemble is None:
@@ -117,7 +95,7 @@ def result_images(result: ExamResult, *, viewer_id: int | None) -> list[dict]:
         key = versions[prediction.model_version_id]
         entry[f"{key}_probability"] = prediction.probability
         entry[f"{key}_heatmap_url"] = (
-            heatmap_url(prediction.pk, viewer_id=viewer_id)
+            heatmap_links.heatmap_url(prediction.pk, viewer_id=viewer_id)
             if prediction.heatmap and viewer_id is not None
             else ""
         )

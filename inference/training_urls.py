@@ -2,10 +2,10 @@
 
 from django.urls import path
 
-from inference import cleaning_views, views
+from inference import cleaning_views, heatmap_views, views
 
 urlpatterns = [
-    path("heatmaps/<str:token>/", views.heatmap, name="heatmap"),
+    path("heatmaps/<str:token>/", heatmap_views.heatmap, name="heatmap"),
     path("models/", views.model_list, name="model_list"),
     path("models/train/", views.training_start, name="training_start"),
     path("models/upload/", views.checkpoint_upload, name="checkpoint_upload"),

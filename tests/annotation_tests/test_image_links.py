@@ -12,7 +12,7 @@ from annotation import services
 from annotation.imaging.links import PREFIX, LinkError, file_link, link_seconds, linked_file
 from annotation.models import ImageSource
 from base.roles import Role
-from inference.selectors import HEATMAP_MAX_AGE
+from inference.heatmap_links import HEATMAP_MAX_AGE
 from ovarian_web.asgi import application
 from tests.factories import ExamFactory
 

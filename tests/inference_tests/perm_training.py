@@ -5,8 +5,8 @@ objects(base): the objects this area's rows need, made from the shared ones in `
 """
 
 from base.roles import Role
+from inference.heatmap_links import HEATMAP_SALT
 from inference.models import Architecture, ImageExclusion, ModelTask, TrainingJob
-from inference.selectors import HEATMAP_SALT
 from tests.inference_tests.factories import exam_result_make, model_version_make
 
 R, CO, CL, A = Role.RADIOLOGIST, Role.COORDINATOR, Role.CLINICIAN, Role.ADMINISTRATOR
