@@ -2,19 +2,16 @@
 
 from datetime import date, timedelta
 
-import numpy as np
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from annotation.imaging.prep import PreparedFile, encode_frame
+from annotation.imaging.prep import PreparedFile
 from annotation.models import (
     CA125Measurement,
     Center,
-    Dimension,
     Exam,
     Image,
-    ImageSource,
     LesionFeatures,
     PathologyResult,
     Patient,
@@ -229,47 +226,6 @@ def image_frames_store(
             stored.delete(save=False)
         raise
     return results
-
-
-def image_store(
-    *,
-    exam: Exam,
-    pixels: np.ndarray,
-    source: ImageSource,
-    color_model: str,
-    sop_instance_uid: str = "",
-    series_instance_uid: str = "",
-    frame_index: int = 0,
-    frame_count: int = 1,
-    scan_region: tuple[int, int, int, int] | None = None,
-    pixel_spacing_mm: float | None = None,
-    dimension: Dimension = Dimension.UNKNOWN,
-    doppler: bool | None = None,
-    source_sha256: str = "",
-) -> tuple[Image, bool]:
-    """Store one frame from pixels, cropped to scan_region; (image, False) if already stored."""
-    if scan_region is not None:
-        x0, y0, x1, y1 = scan_region
-        pixels = pixels[y0 : y1 + 1, x0 : x1 + 1]
-    frame = encode_frame(pixels, frame_index)
-    prepared = PreparedFile(
-        kind=source,
-        source_sha256=source_sha256,
-        frames=[frame],
-        frame_count=frame_count,
-        color_model="RGB" if pixels.ndim == 3 else color_model,
-        region_rule="given",
-        pixel_spacing_mm=pixel_spacing_mm,
-        dimension=dimension,
-        doppler=doppler,
-    )
-    [(image, created)] = image_frames_store(
-        exam=exam,
-        prepared=prepared,
-        sop_instance_uid=sop_instance_uid,
-        series_instance_uid=series_instance_uid,
-    )
-    return image, created
 
 
 def exam_mark_complete(*, exam_id: int) -> bool:

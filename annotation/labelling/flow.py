@@ -73,24 +73,14 @@ def _lease(annotation_set: AnnotationSet):
     return timezone.now() + timedelta(seconds=annotation_set.lease_seconds)
 
 
-def label_next(
-    *, annotation_set: AnnotationSet, reader, exclude: tuple[int, ...] = ()
-) -> Label | None:
-    """The reader's unfinished label (a closed tab resumes), else a newly leased image.
-
-    A slot is leased with a row lock that concurrent callers skip, so an image is never
-    served to more readers than planned. None when the reader's share is done.
-    """
-    label, _ = label_next_with_progress(
-        annotation_set_id=annotation_set.pk, reader=reader, exclude=exclude
-    )
-    return label
-
-
 def label_next_with_progress(
     *, annotation_set_id: int, reader, exclude: tuple[int, ...] = ()
 ) -> tuple[Label | None, dict]:
-    """label_next, and the reader's progress ({"done", "quota"}) read in the same query.
+    """The reader's unfinished label (a closed tab resumes), else a newly leased image, and the
+    reader's progress ({"done", "quota"}) read in the same query.
+
+    A slot is leased with a row lock that concurrent callers skip, so an image is never
+    served to more readers than planned; no label when the reader's share is done.
 
     The returned label comes with its item (for the image). Raises LabellingError when the
     reader is not an active reader of the set (or there is no such set).

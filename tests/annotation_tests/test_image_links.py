@@ -8,18 +8,18 @@ from channels.testing import HttpCommunicator
 from django.core import signing
 from django.urls import reverse
 
-from annotation import services
 from annotation.imaging.links import PREFIX, LinkError, file_link, link_seconds, linked_file
 from annotation.models import ImageSource
 from base.roles import Role
 from inference.heatmap_links import HEATMAP_MAX_AGE
 from ovarian_web.asgi import application
+from tests import image_factories
 from tests.factories import ExamFactory
 
 
 @pytest.fixture
 def image(db):
-    stored, _ = services.image_store(
+    stored, _ = image_factories.image_store(
         exam=ExamFactory(),
         pixels=np.arange(32 * 48, dtype=np.uint8).reshape(32, 48),
         source=ImageSource.PNG,

@@ -11,7 +11,6 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.urls import reverse
 
-from annotation import services
 from annotation.consumers import LabellingDashboardConsumer
 from annotation.labelling import flow as labelling
 from annotation.labelling import stats as label_stats
@@ -26,6 +25,7 @@ from annotation.models import (
 )
 from base import broadcast
 from base.roles import Role
+from tests import image_factories, labelling_factories
 from tests.factories import CenterFactory, ExamFactory, UserFactory
 
 YES = {
@@ -43,7 +43,7 @@ def _images(count: int) -> None:
     center = CenterFactory(code="C1")
     for _ in range(count):
         number = next(_unique)
-        services.image_store(
+        image_factories.image_store(
             exam=ExamFactory(center=center),
             pixels=np.full((8, 8), number % 250, dtype=np.uint8),
             source=ImageSource.PNG,
@@ -53,7 +53,7 @@ def _images(count: int) -> None:
 
 
 def _read_all(annotation_set, reader, answers_for) -> None:
-    while label := labelling.label_next(annotation_set=annotation_set, reader=reader):
+    while label := labelling_factories.label_next(annotation_set=annotation_set, reader=reader):
         labelling.label_submit(label_id=label.pk, user=reader, answers=answers_for(label))
 
 
@@ -227,7 +227,7 @@ def test_the_adjudicator_sees_no_answers_before_labelling_the_image(adjudicator_
     assert posted.status_code == 403 and not annotation_set.items.filter(adjudication__isnull=False)
 
     # A leased image (a draft) is still to be labelled; a submitted one is shown.
-    label = labelling.label_next(annotation_set=annotation_set, reader=ann)
+    label = labelling_factories.label_next(annotation_set=annotation_set, reader=ann)
     assert label.item_id == disagreements[0]
     assert client.get(review_url).status_code == 403
     labelling.label_submit(label_id=label.pk, user=ann, answers=YES)
@@ -313,7 +313,7 @@ async def test_the_dashboard_socket_is_nudged_by_submissions_at_most_once_a_seco
 
     @database_sync_to_async
     def submit():
-        label = labelling.label_next(annotation_set=annotation_set, reader=reader)
+        label = labelling_factories.label_next(annotation_set=annotation_set, reader=reader)
         labelling.label_submit(label_id=label.pk, user=reader, answers=YES)
 
     await submit()

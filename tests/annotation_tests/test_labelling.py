@@ -9,7 +9,6 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from annotation import services
 from annotation.labelling import flow as labelling
 from annotation.labelling.sets import (
     AnnotationSetError,
@@ -20,6 +19,7 @@ from annotation.labelling.sets import (
 )
 from annotation.models import AnnotationSet, Image, ImageSource, Label, LabelChange, LabelSlot
 from base.roles import Role
+from tests import image_factories, labelling_factories
 from tests.factories import CenterFactory, ExamFactory, PatientFactory, UserFactory
 
 ANSWERS = {
@@ -42,7 +42,7 @@ def _images(count: int, centers=("C1", "C2"), per_exam: int = 2) -> list[Image]:
             exam = ExamFactory(
                 center=CenterFactory(code=centers[index % len(centers)]), patient=PatientFactory()
             )
-        image, _ = services.image_store(
+        image, _ = image_factories.image_store(
             exam=exam,
             pixels=np.full((8, 8), index % 250, dtype=np.uint8),
             source=ImageSource.PNG,
@@ -128,7 +128,7 @@ def test_ten_readers_pressing_next_at_once_never_overserve_an_image():
         try:
             barrier.wait()
             for _ in range(3):
-                labelling.label_next(
+                labelling_factories.label_next(
                     annotation_set=annotation_set,
                     reader=reader,
                     exclude=tuple(Label.objects.filter(reader=reader).values_list("pk", flat=True)),
@@ -154,18 +154,18 @@ def test_ten_readers_pressing_next_at_once_never_overserve_an_image():
 @pytest.mark.django_db
 def test_a_closed_tab_resumes_the_unfinished_image_with_its_answers():
     annotation_set, reader = _solo_set(3)
-    label = labelling.label_next(annotation_set=annotation_set, reader=reader)
+    label = labelling_factories.label_next(annotation_set=annotation_set, reader=reader)
     labelling.label_autosave(
         label=label, user=reader, answers={"adnexal": True}, active_seconds_delta=4.5
     )
-    resumed = labelling.label_next(annotation_set=annotation_set, reader=reader)
+    resumed = labelling_factories.label_next(annotation_set=annotation_set, reader=reader)
     assert resumed.pk == label.pk and resumed.adnexal is True and resumed.active_seconds == 4.5
 
 
 @pytest.mark.django_db
 def test_a_double_submission_is_stored_once_and_a_correction_is_audited():
     annotation_set, reader = _solo_set(2)
-    label = labelling.label_next(annotation_set=annotation_set, reader=reader)
+    label = labelling_factories.label_next(annotation_set=annotation_set, reader=reader)
     labelling.label_submit(label_id=label.pk, user=reader, answers=ANSWERS)
     submitted_at = Label.objects.get(pk=label.pk).submitted_at
     _, changed = labelling.label_submit(label_id=label.pk, user=reader, answers=ANSWERS)
@@ -186,7 +186,7 @@ def test_a_double_submission_is_stored_once_and_a_correction_is_audited():
 @pytest.mark.django_db
 def test_missing_answers_are_named_and_cannot_be_determined_needs_none():
     annotation_set, reader = _solo_set(2)
-    label = labelling.label_next(annotation_set=annotation_set, reader=reader)
+    label = labelling_factories.label_next(annotation_set=annotation_set, reader=reader)
     with pytest.raises(labelling.LabellingError) as refused:
         labelling.label_submit(label_id=label.pk, user=reader, answers={"adnexal": True})
     assert refused.value.missing == ["lesion", "ascites", "blood_flow", "dimension"]
@@ -203,9 +203,9 @@ def test_a_late_answer_after_the_lease_expired_is_kept_and_counted_once():
     _images(1)
     first, second = _readers(2)
     annotation_set = annotation_set_create(name="s", readers=[first, second], size=1, seed=1)
-    late = labelling.label_next(annotation_set=annotation_set, reader=first)
+    late = labelling_factories.label_next(annotation_set=annotation_set, reader=first)
     LabelSlot.objects.update(leased_until=timezone.now())  # the lease runs out
-    taken = labelling.label_next(annotation_set=annotation_set, reader=second)
+    taken = labelling_factories.label_next(annotation_set=annotation_set, reader=second)
     assert taken.item_id == late.item_id
     labelling.label_submit(label_id=late.pk, user=first, answers=ANSWERS)
     labelling.label_submit(label_id=taken.pk, user=second, answers=ANSWERS)
@@ -220,17 +220,17 @@ def test_a_departed_radiologist_s_work_goes_back_in_one_action():
     annotation_set = annotation_set_create(
         name="s", readers=[first, second], size=6, seed=1, calibration_size=1
     )
-    held = labelling.label_next(annotation_set=annotation_set, reader=first)
+    held = labelling_factories.label_next(annotation_set=annotation_set, reader=first)
     result = annotation_set_reader_remove(annotation_set=annotation_set, reader=first)
     assert result["released_leases"] == 1 and result["new_quota"] == reader_quota(annotation_set)
     assert result["dropped_calibration_readings"] == 1
     done = 0
-    while label := labelling.label_next(annotation_set=annotation_set, reader=second):
+    while label := labelling_factories.label_next(annotation_set=annotation_set, reader=second):
         labelling.label_submit(label_id=label.pk, user=second, answers=ANSWERS)
         done += 1
     assert done == 6 and held.item.labels.filter(reader=second).exists()
     with pytest.raises(labelling.LabellingError):
-        labelling.label_next(annotation_set=annotation_set, reader=first)
+        labelling_factories.label_next(annotation_set=annotation_set, reader=first)
 
 
 @pytest.mark.django_db
@@ -317,7 +317,7 @@ def test_a_flagged_image_is_hidden_from_everyone_but_administrators(client):
 @pytest.mark.django_db
 def test_autosave_keeps_the_lease_and_cannot_half_change_a_submitted_label():
     annotation_set, reader = _solo_set(1)
-    label = labelling.label_next(annotation_set=annotation_set, reader=reader)
+    label = labelling_factories.label_next(annotation_set=annotation_set, reader=reader)
     LabelSlot.objects.update(leased_until=timezone.now())
     labelling.label_autosave(label=label, user=reader, answers={"lesion": True})
     assert LabelSlot.objects.get().leased_until > timezone.now()

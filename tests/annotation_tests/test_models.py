@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from django.db import IntegrityError, transaction
 
-from annotation import services
 from annotation.models import (
     CA125Measurement,
     Image,
@@ -15,6 +14,7 @@ from annotation.models import (
     PathologyResult,
     Patient,
 )
+from tests import image_factories
 from tests.factories import ExamFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -82,11 +82,11 @@ def test_an_image_is_unique_by_sop_instance_uid_and_frame():
         sop_instance_uid="1.2.3.4",
         frame_count=2,
     )
-    first, created = services.image_store(pixels=pixels, frame_index=0, **kwargs)
+    first, created = image_factories.image_store(pixels=pixels, frame_index=0, **kwargs)
     assert created
-    again, created = services.image_store(pixels=pixels + 1, frame_index=0, **kwargs)
+    again, created = image_factories.image_store(pixels=pixels + 1, frame_index=0, **kwargs)
     assert not created and again.pk == first.pk
-    _, created = services.image_store(pixels=pixels, frame_index=1, **kwargs)
+    _, created = image_factories.image_store(pixels=pixels, frame_index=1, **kwargs)
     assert created
     row = Image.objects.get(pk=first.pk)
     _refused(
@@ -122,7 +122,7 @@ def test_image_store_crops_to_the_scan_region_and_fingerprints_the_file():
     exam = ExamFactory()
     pixels = np.zeros((100, 120, 3), dtype=np.uint8)
     pixels[:20] = 255  # a header band of burned-in text
-    image, _ = services.image_store(
+    image, _ = image_factories.image_store(
         exam=exam,
         pixels=pixels,
         source=ImageSource.PNG,

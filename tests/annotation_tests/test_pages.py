@@ -9,6 +9,7 @@ from django.urls import reverse, reverse_lazy
 from annotation import services
 from annotation.models import ImageSource
 from base.roles import Role
+from tests import image_factories
 from tests.factories import ExamFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.django_db
 def _cine(exam, frames=4):
     images = []
     for index in range(frames):
-        image, _ = services.image_store(
+        image, _ = image_factories.image_store(
             exam=exam,
             pixels=np.full((8, 8), index, dtype=np.uint8),
             source=ImageSource.DICOM,

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from annotation import services
 from annotation.labelling.sets import annotation_set_create
 from annotation.models import Image, ImageFlag, ImageSource, Label, LabelChange
 from base.roles import Role
+from tests import image_factories
 from tests.factories import PASSWORD, ExamFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -34,7 +34,7 @@ def _image(exam, index: int, frames: int = 1, spacing: float | None = 0.1):
     pixels = np.tile(np.linspace(0, 255, 200, dtype=np.uint8), (100, 1)) // (index % 3 + 1)
     first = None
     for frame in range(frames):
-        image, _ = services.image_store(
+        image, _ = image_factories.image_store(
             exam=exam,
             pixels=np.roll(pixels, 7 * frame + index, axis=1),
             source=ImageSource.DICOM if frames > 1 else ImageSource.PNG,

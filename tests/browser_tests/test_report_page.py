@@ -9,10 +9,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from annotation import services
 from annotation.models import ImageSource
 from base.roles import Role
 from inference.live import result_broadcast
+from tests import image_factories
 from tests.factories import PASSWORD, ExamFactory, UserFactory
 from tests.inference_tests.factories import ensemble_make, exam_result_make
 
@@ -29,7 +29,7 @@ def script_errors():
 def _images(exam, count: int):
     gradient = np.tile(np.linspace(0, 255, 160, dtype=np.uint8), (120, 1))
     return [
-        services.image_store(
+        image_factories.image_store(
             exam=exam,
             pixels=np.roll(gradient, 11 * index, axis=1),
             source=ImageSource.PNG,

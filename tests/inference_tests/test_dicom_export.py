@@ -18,6 +18,7 @@ from annotation import services
 from annotation.models import ImageSource
 from base.roles import Role
 from inference.dicom_export import ExportError, result_export
+from tests import image_factories
 from tests.factories import ExamFactory
 from tests.inference_tests.factories import exam_result_make
 from tests.inference_tests.test_report import exam_images, not_scorable_result, scored_exam
@@ -37,7 +38,7 @@ def dicom_exam():
     exam = ExamFactory(patient=patient)
     services.exam_identifiers_add(exam, study_instance_uid=STUDY_UID, accession_number="ACC-9")
     exam.save()
-    still, _ = services.image_store(
+    still, _ = image_factories.image_store(
         exam=exam,
         pixels=np.full((30, 40), 90, dtype=np.uint8),
         source=ImageSource.DICOM,
@@ -45,7 +46,7 @@ def dicom_exam():
         sop_instance_uid=f"{SERIES_UID}.1",
         series_instance_uid=SERIES_UID,
     )
-    frame, _ = services.image_store(
+    frame, _ = image_factories.image_store(
         exam=exam,
         pixels=np.full((30, 40), 60, dtype=np.uint8),
         source=ImageSource.DICOM,

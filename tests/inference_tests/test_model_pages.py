@@ -27,6 +27,7 @@ from inference.models import (
     TrainingJob,
     TriagePrediction,
 )
+from tests import image_factories
 from tests.factories import ExamFactory
 from tests.inference_tests.factories import ensemble_make, model_version_make
 
@@ -34,7 +35,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _image(exam, value=0):
-    image, _ = services.image_store(
+    image, _ = image_factories.image_store(
         exam=exam,
         pixels=np.full((32, 48), value, dtype=np.uint8),
         source=ImageSource.PNG,

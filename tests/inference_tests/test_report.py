@@ -17,6 +17,7 @@ from inference.models import (
     ResultStatus,
 )
 from inference.reports import exam_report, image_contributions
+from tests import image_factories
 from tests.factories import ExamFactory, PatientFactory
 from tests.inference_tests.factories import ensemble_make, exam_result_make
 
@@ -29,7 +30,7 @@ def exam_images(exam, count, **fields):
     images = []
     for index in range(count):
         pixels = np.full((24, 32), 40 + index, dtype=np.uint8)
-        image, _ = services.image_store(
+        image, _ = image_factories.image_store(
             exam=exam, pixels=pixels, source=ImageSource.PNG, color_model="MONOCHROME2", **fields
         )
         images.append(image)

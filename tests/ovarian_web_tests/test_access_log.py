@@ -12,11 +12,11 @@ from django.db.utils import DatabaseError
 from django.urls import reverse
 
 from annotation import services
-from annotation.labelling import flow as labelling
 from annotation.labelling.sets import annotation_set_create
 from annotation.models import ImageSource
 from base.models import AccessAction, AccessLogEntry, AccessLogError
 from base.roles import Role
+from tests import image_factories, labelling_factories
 from tests.factories import ExamFactory, UserFactory
 from tests.inference_tests.test_dicom_export import dicom_exam  # noqa: F401  (fixture)
 from tests.studies_tests.perm_results import objects as study_objects
@@ -85,14 +85,14 @@ def test_dicom_with_real_identifiers_is_logged_and_pseudonymous_dicom_is_not(
 
 def test_export_downloads_are_logged(client_for):
     reader = UserFactory(role=R)
-    services.image_store(
+    image_factories.image_store(
         exam=ExamFactory(),
         pixels=np.zeros((8, 8), dtype=np.uint8),
         source=ImageSource.PNG,
         color_model="MONOCHROME2",
     )
     annotation_set = annotation_set_create(name="log", readers=[reader], size=1, seed=1)
-    labelling.label_next(annotation_set=annotation_set, reader=reader)
+    labelling_factories.label_next(annotation_set=annotation_set, reader=reader)
     study = study_objects({})["imported_study"]
     client = client_for(CO)
     page = reverse("annotation:set_export", args=[annotation_set.pk, "labels", "csv"])

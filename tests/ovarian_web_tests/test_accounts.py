@@ -14,12 +14,11 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 
-from annotation import services
-from annotation.labelling import flow as labelling
 from annotation.labelling.sets import annotation_set_create
 from annotation.models import ImageSource
 from base.roles import Role
 from base.session_guard import LAST_SEEN_KEY
+from tests import image_factories, labelling_factories
 from tests.factories import PASSWORD, ExamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -180,14 +179,14 @@ def _session_last_seen(client, seconds_ago: int) -> None:
 @pytest.fixture
 def labelling_reader():
     reader = UserFactory(role=Role.RADIOLOGIST)
-    services.image_store(
+    image_factories.image_store(
         exam=ExamFactory(),
         pixels=np.zeros((32, 48), dtype=np.uint8),
         source=ImageSource.PNG,
         color_model="MONOCHROME2",
     )
     annotation_set = annotation_set_create(name="idle", readers=[reader], size=1, seed=1)
-    label = labelling.label_next(annotation_set=annotation_set, reader=reader)
+    label = labelling_factories.label_next(annotation_set=annotation_set, reader=reader)
     return reader, label
 
 

@@ -7,6 +7,7 @@ from django.urls import reverse
 from annotation import services
 from annotation.models import ImageSource
 from base.roles import Role
+from tests import image_factories
 from tests.factories import ExamFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +39,7 @@ def test_exams_carry_their_clinical_data_for_clinicians(client_for):
         solid_diameter_mm=20,
         color_score=3,
     )
-    image, _ = services.image_store(
+    image, _ = image_factories.image_store(
         exam=exam,
         pixels=np.zeros((8, 8), dtype=np.uint8),
         source=ImageSource.PNG,

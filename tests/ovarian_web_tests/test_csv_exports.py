@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 from django.urls import reverse
 
-from annotation import services
 from annotation.labelling import flow as labelling
 from annotation.labelling.sets import annotation_set_create
 from annotation.models import ImageSource
@@ -24,6 +23,7 @@ from base.roles import Role
 from studies.reading.flow import reading_next, reading_submit
 from studies.reading.imported import parse_readings, reader_study_import
 from studies.results.views import CsvRenderer
+from tests import image_factories, labelling_factories
 from tests.factories import CenterFactory, ExamFactory, UserFactory
 from tests.ovarian_web_tests.test_permissions import MATRIX, _url
 from tests.ovarian_web_tests.test_permissions import objects as objects  # the fixture
@@ -97,7 +97,7 @@ def hostile(db):
     """A labelled set, an imported and a designed study, named and answered with formulas."""
     member = UserFactory(role=Role.RADIOLOGIST, username=CMD)
     exam = ExamFactory(center=CenterFactory(code=CENTER))
-    services.image_store(
+    image_factories.image_store(
         exam=exam,
         pixels=np.zeros((32, 48), dtype=np.uint8),
         source=ImageSource.PNG,
@@ -106,7 +106,7 @@ def hostile(db):
     annotation_set = annotation_set_create(
         name=LINK, readers=[member], size=1, seed=1, adjudicator=member
     )
-    label = labelling.label_next(annotation_set=annotation_set, reader=member)
+    label = labelling_factories.label_next(annotation_set=annotation_set, reader=member)
     answers = {"cannot_determine": True, "cannot_determine_reason": LINK + TAB}
     labelling.label_submit(label_id=label.pk, user=member, answers=answers)
     imported = reader_study_import(name=CR, data=_readings_file(), reference="unaided")

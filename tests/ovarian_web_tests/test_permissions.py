@@ -4,12 +4,11 @@ import numpy as np
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from annotation import services
 from annotation.imaging.links import PREFIX, file_link
-from annotation.labelling import flow as labelling
 from annotation.labelling.sets import annotation_set_create
 from annotation.models import DemoDataJob, ImageFlag, ImageSource, ImportJob
 from base.roles import Role
+from tests import image_factories, labelling_factories
 from tests.factories import ExamFactory, UserFactory
 from tests.inference_tests import perm_report, perm_training
 from tests.studies_tests import perm_reading, perm_results
@@ -154,7 +153,7 @@ def test_every_named_route_is_in_the_matrix():
 @pytest.fixture
 def objects(db):
     exam = ExamFactory()
-    image, _ = services.image_store(
+    image, _ = image_factories.image_store(
         exam=exam,
         pixels=np.zeros((32, 48), dtype=np.uint8),
         source=ImageSource.PNG,
@@ -166,7 +165,7 @@ def objects(db):
     annotation_set = annotation_set_create(
         name="set", readers=[member], size=1, seed=1, adjudicator=member
     )
-    label = labelling.label_next(annotation_set=annotation_set, reader=member)
+    label = labelling_factories.label_next(annotation_set=annotation_set, reader=member)
     flag = ImageFlag.objects.create(image=image, flagged_by=member)
     base = {
         "exam": exam,

@@ -4,10 +4,10 @@ import itertools
 
 import numpy as np
 
-from annotation import services
 from annotation.models import ImageSource, PathologyResult
 from base.roles import Role
 from studies.design.services import reader_study_create, reader_study_open
+from tests import image_factories
 from tests.factories import ExamFactory, UserFactory
 
 _unique = itertools.count(1)
@@ -21,7 +21,7 @@ def exam_with_images(*, outcome: str | None = "benign", images: int = 1, **field
         pixels = np.tile(np.linspace(0, 255, 48, dtype=np.uint8), (32, 1)) // (n % 5 + 1)
         pixels = np.roll(pixels, n % 48, axis=1)
         pixels[0, 0] = n % 256
-        services.image_store(
+        image_factories.image_store(
             exam=exam,
             pixels=pixels,
             source=ImageSource.PNG,
