@@ -6,106 +6,26 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from annotation.imaging.links import file_link
 from annotation.labelling import flow as labelling
-from annotation.labelling import sql as labelling_sql
 from annotation.labelling import stats as label_stats
-from annotation.labelling.set_views import export_table as set_export_table
+from annotation.labelling.exports import export_table
+from annotation.labelling.payloads import image_payloads, label_data
 from annotation.labelling.sets import reader_quota
 from annotation.models import AnnotationSet, Image, Label
 from base.access_log import access_log_record
 from base.models import AccessAction
 from base.query_params import MAX_ID, IdField, query_params
-from base.roles import Role, has_role
+from base.roles import COORDINATION, READING, Policy
 
-
-class IsRadiologist(BasePermission):
-    message = "Labelling is for radiologists."
-
-    def has_permission(self, request, view) -> bool:
-        return has_role(request.user, Role.RADIOLOGIST)
-
-
-LABEL_FIELDS = (
-    "adnexal",
-    "lesion",
-    "ascites",
-    "blood_flow",
-    "cannot_determine",
-    "cannot_determine_reason",
-    "status",
+# The API's own refusal texts, as clients have read them.
+LABELLING = Policy("labelling", READING.roles, "Labelling is for radiologists.")
+SET_COORDINATION = Policy(
+    "set coordination",
+    COORDINATION.roles,
+    "Annotation sets are run by study coordinators and administrators.",
 )
-
-
-_DATETIME = serializers.DateTimeField()  # DRF's own format, without a whole serializer
-
-
-def _datetime(value) -> str | None:
-    return None if value is None else _DATETIME.to_representation(value)
-
-
-def label_data(label: Label) -> dict:
-    """A label as the screen reads it (the label must come with its item)."""
-    return {
-        "id": label.pk,
-        "set": label.annotation_set_id,
-        "image": label.item.image_id,
-        **{name: getattr(label, name) for name in LABEL_FIELDS},
-        "dimension": label.dimension or None,
-        "shown_at": _datetime(label.shown_at),
-        "submitted_at": _datetime(label.submitted_at),
-        "active_seconds": float(label.active_seconds),
-    }
-
-
-def _describe(frames: list[dict]) -> dict:
-    first = min(frames, key=lambda row: row["frame_index"])
-    return {
-        "id": first["pk"],
-        "width": first["width"],
-        "height": first["height"],
-        "pixel_spacing_mm": first["pixel_spacing_mm"],
-        # Signed links: the screen fetches these without a session or a query.
-        "thumbnail_url": (
-            file_link(first["thumbnail"])
-            if first["thumbnail"]
-            else f"/images/{first['pk']}/thumbnail"
-        ),
-        "frames": [
-            file_link(row["file"]) for row in sorted(frames, key=lambda row: row["frame_index"])
-        ],
-    }
-
-
-def image_payloads(image_ids: list[int]) -> dict[int, dict]:
-    """For each image: its cine frames and its exam's other (visible) images; one query.
-
-    Only for a user who may see these images: the links in it need no session."""
-    rows = labelling_sql.exam_image_rows(image_ids)
-    payloads = {}
-    for image_id in image_ids:
-        own = next((row for row in rows if row["pk"] == image_id), None)
-        if own is None:
-            continue
-        loops: dict[str, list[dict]] = {}
-        for row in rows:
-            if row["exam_id"] == own["exam_id"] and (not row["hidden"] or row is own):
-                loops.setdefault(row["sop_instance_uid"] or f"pk{row['pk']}", []).append(row)
-        key = own["sop_instance_uid"] or f"pk{image_id}"
-        payload = _describe(loops[key])
-        payload["exam_images"] = [
-            _describe(frames) for other, frames in loops.items() if other != key
-        ]
-        payloads[image_id] = payload
-    return payloads
-
-
-def image_payload(image: Image) -> dict:
-    """The image and the exam's other images, each with its cine frames; one query."""
-    return image_payloads([image.pk])[image.pk]
 
 
 def _label_response(label: Label, annotation_set: AnnotationSet, reader) -> Response:
@@ -151,7 +71,7 @@ def _set_for(request, set_id: int) -> AnnotationSet:
 
 @extend_schema(responses={200: dict})
 @api_view(["GET"])
-@permission_classes([IsRadiologist])
+@permission_classes([LABELLING.permission])
 def labelling_sets(request):
     """The sets this radiologist works on, with their own progress."""
     sets = AnnotationSet.objects.filter(readers__reader=request.user, readers__active=True)
@@ -179,7 +99,7 @@ def labelling_sets(request):
 
 @extend_schema(request=dict, responses={200: dict, 204: None})
 @api_view(["POST"])
-@permission_classes([IsRadiologist])
+@permission_classes([LABELLING.permission])
 def labelling_next(request, set_id: int):
     """Resume the unfinished image, or lease the next; 204 when this reader's share is done."""
     exclude = _exclude_ids(request.data.get("exclude") if isinstance(request.data, dict) else None)
@@ -205,7 +125,7 @@ def labelling_next(request, set_id: int):
 
 @extend_schema(request=dict, responses={200: dict})
 @api_view(["GET", "PATCH"])
-@permission_classes([IsRadiologist])
+@permission_classes([LABELLING.permission])
 def labelling_label(request, pk: int):
     """Read a label, or save answers as they are made (`active_seconds_delta` adds time)."""
     label = _own_label(request, pk)
@@ -225,7 +145,7 @@ def labelling_label(request, pk: int):
 
 @extend_schema(request=dict, responses={200: dict, 400: dict})
 @api_view(["POST"])
-@permission_classes([IsRadiologist])
+@permission_classes([LABELLING.permission])
 def labelling_submit(request, pk: int):
     """Submit (or correct) answers. With `"next": true` (and an optional `exclude` list of
     label ids) the reply also carries the next image as `next`: one round trip per image."""
@@ -277,7 +197,7 @@ class HistoryQuery(serializers.Serializer):
 
 @extend_schema(parameters=[HistoryQuery], responses={200: dict, 400: dict, 404: None})
 @api_view(["GET"])
-@permission_classes([IsRadiologist])
+@permission_classes([LABELLING.permission])
 def labelling_history(request, set_id: int):
     annotation_set = _set_for(request, set_id)
     before_id = query_params(request, HistoryQuery).get("before")
@@ -292,7 +212,7 @@ def labelling_history(request, set_id: int):
 
 @extend_schema(request=dict, responses={201: dict})
 @api_view(["POST"])
-@permission_classes([IsRadiologist])
+@permission_classes([LABELLING.permission])
 def labelling_flag(request, image_id: int):
     """Identifying text is visible: hide the image until an administrator decides."""
     assigned = Q(annotation_items__labels__reader=request.user)
@@ -301,13 +221,6 @@ def labelling_flag(request, image_id: int):
         image=image, user=request.user, reason=str(request.data.get("reason", ""))
     )
     return Response({"flag": flag.pk}, status=201)
-
-
-class IsCoordinator(BasePermission):
-    message = "Annotation sets are run by study coordinators and administrators."
-
-    def has_permission(self, request, view) -> bool:
-        return has_role(request.user, Role.COORDINATOR, Role.ADMINISTRATOR)
 
 
 EXPORTS = {
@@ -329,7 +242,7 @@ class ExportQuery(serializers.Serializer):
     "columns as in docs/labels_export.md.",
 )
 @api_view(["GET"])
-@permission_classes([IsCoordinator])
+@permission_classes([SET_COORDINATION.permission])
 def annotation_set_export(request, set_id: int, what: str):
     fmt = query_params(request, ExportQuery)["as"]
     annotation_set = get_object_or_404(AnnotationSet, pk=set_id)
@@ -343,13 +256,13 @@ def annotation_set_export(request, set_id: int, what: str):
         target=f"set-{annotation_set.pk}-{what} (API)",
     )
     if fmt == "csv":
-        return set_export_table(rows, columns, "csv", f"set-{annotation_set.pk}-{what}")
+        return export_table(rows, columns, "csv", f"set-{annotation_set.pk}-{what}")
     return Response(rows)
 
 
 @extend_schema(responses={200: dict})
 @api_view(["GET"])
-@permission_classes([IsCoordinator])
+@permission_classes([SET_COORDINATION.permission])
 def annotation_set_progress(request, set_id: int):
     """The live dashboard's numbers: progress per radiologist and overall, agreement so far."""
     return Response(label_stats.set_progress(get_object_or_404(AnnotationSet, pk=set_id)))

@@ -1,9 +1,6 @@
 """The coordinator's side of labelling: sets, the live dashboard, agreement, export; and
 the adjudicator's review queue; and the administrator's review of flagged images."""
 
-import io
-import json
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
@@ -15,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from annotation.labelling import flow as labelling
 from annotation.labelling import stats as label_stats
+from annotation.labelling.exports import export_table
 from annotation.labelling.set_forms import AdjudicationForm, AnnotationSetForm
 from annotation.labelling.sets import (
     AnnotationSetError,
@@ -23,14 +21,11 @@ from annotation.labelling.sets import (
 )
 from annotation.models import AnnotationItem, AnnotationSet, ImageFlag, Label, LabelSlot
 from base.access_log import access_log_record
-from base.csv_cells import csv_dict_writer
 from base.models import AccessAction
-from base.roles import Role, role_required
-
-COORDINATION = (Role.COORDINATOR, Role.ADMINISTRATOR)
+from base.roles import ADMINISTRATION, COORDINATION, READING
 
 
-@role_required(*COORDINATION)
+@COORDINATION.required
 def set_list(request: HttpRequest) -> HttpResponse:
     form = AnnotationSetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -60,7 +55,7 @@ def set_list(request: HttpRequest) -> HttpResponse:
     return render(request, "annotation/set_list.html", {"sets": sets, "form": form})
 
 
-@role_required(*COORDINATION)
+@COORDINATION.required
 def set_detail(request: HttpRequest, pk: int) -> HttpResponse:
     annotation_set = get_object_or_404(AnnotationSet, pk=pk)
     return render(
@@ -70,13 +65,13 @@ def set_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@role_required(*COORDINATION)
+@COORDINATION.required
 def set_progress(request: HttpRequest, pk: int) -> JsonResponse:
     annotation_set = get_object_or_404(AnnotationSet, pk=pk)
     return JsonResponse(label_stats.set_progress(annotation_set), encoder=DjangoJSONEncoder)
 
 
-@role_required(*COORDINATION)
+@COORDINATION.required
 def set_agreement(request: HttpRequest, pk: int) -> HttpResponse:
     annotation_set = get_object_or_404(AnnotationSet, pk=pk)
     return render(
@@ -87,7 +82,7 @@ def set_agreement(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(*COORDINATION)
+@COORDINATION.required
 def set_reader_remove(request: HttpRequest, pk: int, reader_id: int) -> HttpResponse:
     annotation_set = get_object_or_404(AnnotationSet, pk=pk)
     membership = get_object_or_404(annotation_set.readers, reader_id=reader_id)
@@ -108,23 +103,7 @@ def set_reader_remove(request: HttpRequest, pk: int, reader_id: int) -> HttpResp
     return redirect("annotation:set_detail", pk=pk)
 
 
-def export_table(
-    rows: list[dict], columns: tuple[str, ...], fmt: str, filename: str
-) -> HttpResponse:
-    if fmt == "json":
-        body = json.dumps([{c: row.get(c) for c in columns} for row in rows], cls=DjangoJSONEncoder)
-        response = HttpResponse(body, content_type="application/json")
-    else:
-        buffer = io.StringIO()
-        writer = csv_dict_writer(buffer, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
-    return response
-
-
-@role_required(*COORDINATION)
+@COORDINATION.required
 def set_export(request: HttpRequest, pk: int, what: str, fmt: str) -> HttpResponse:
     """Every answer, or the consensus per image, as CSV or JSON (docs/labels_export.md)."""
     annotation_set = get_object_or_404(AnnotationSet, pk=pk)
@@ -157,7 +136,7 @@ def _adjudicator_set(request: HttpRequest, pk: int) -> AnnotationSet:
     return annotation_set
 
 
-@role_required(Role.RADIOLOGIST)
+@READING.required
 def adjudication_queue(request: HttpRequest, pk: int) -> HttpResponse:
     annotation_set = _adjudicator_set(request, pk)
     disagreements = label_stats.open_disagreements(annotation_set)
@@ -174,7 +153,7 @@ def adjudication_queue(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@role_required(Role.RADIOLOGIST)
+@READING.required
 def adjudication_review(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
     """The readers' answers side by side, and the final answers the adjudicator sets."""
     annotation_set = _adjudicator_set(request, pk)
@@ -210,14 +189,14 @@ def adjudication_review(request: HttpRequest, pk: int, item_id: int) -> HttpResp
     )
 
 
-@role_required(Role.ADMINISTRATOR)
+@ADMINISTRATION.required
 def flag_list(request: HttpRequest) -> HttpResponse:
     flags = ImageFlag.objects.filter(resolution="").select_related("image", "flagged_by")
     return render(request, "annotation/flag_list.html", {"flags": flags})
 
 
 @require_POST
-@role_required(Role.ADMINISTRATOR)
+@ADMINISTRATION.required
 def flag_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     """Restore the image (no identifying text after all) or remove it for good."""
     flag = get_object_or_404(ImageFlag.objects.select_related("image"), pk=pk, resolution="")

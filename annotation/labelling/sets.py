@@ -16,7 +16,7 @@ from annotation.models import (
     Label,
     LabelSlot,
 )
-from base.roles import Role, has_role
+from base.roles import READING, Role
 
 DEFAULT_SIZE = 5000
 
@@ -109,7 +109,7 @@ def annotation_set_create(
     filters = filters or {}
     if not readers:
         raise AnnotationSetError("choose at least one radiologist")
-    if any(not has_role(reader, Role.RADIOLOGIST) for reader in readers):
+    if any(not READING.allows(reader) for reader in readers):
         raise AnnotationSetError("only radiologists can label")
     if readers_per_image > len(readers):
         raise AnnotationSetError(

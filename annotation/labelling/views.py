@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from annotation.labelling import flow as labelling
 from annotation.models import AnnotationSet, AnnotationSetReader, Label
-from base.roles import Role, role_required
+from base.roles import READING
 
 
 def _api_base() -> str:
@@ -18,7 +18,7 @@ def _api_base() -> str:
     return reverse("labelling-sets").removesuffix("sets/")
 
 
-@role_required(Role.RADIOLOGIST)
+@READING.required
 def labelling_list(request: HttpRequest) -> HttpResponse:
     sets = AnnotationSet.objects.filter(
         readers__reader=request.user, readers__active=True
@@ -45,7 +45,7 @@ def labelling_list(request: HttpRequest) -> HttpResponse:
     return render(request, "annotation/labelling_list.html", {"rows": rows})
 
 
-@role_required(Role.RADIOLOGIST)
+@READING.required
 def labelling_screen(request: HttpRequest, set_id: int) -> HttpResponse:
     annotation_set = get_object_or_404(AnnotationSet, pk=set_id)
     if not AnnotationSetReader.objects.filter(

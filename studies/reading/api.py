@@ -13,11 +13,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from base.query_params import IdField, query_params
-from base.roles import Role, has_role
+from base.roles import COORDINATION, READING, Policy
 from studies.models import ReaderStudy
 from studies.reading.cases import case_payload, reading_data
 from studies.reading.flow import (
@@ -33,18 +32,13 @@ from studies.reading.progress import reader_reading, reader_session, reader_work
 STATUS = {"invalid": 400, "unavailable": 403, "conflict": 409}
 
 
-class IsRadiologist(BasePermission):
-    message = "Reading is for radiologists."
-
-    def has_permission(self, request, view) -> bool:
-        return has_role(request.user, Role.RADIOLOGIST)
-
-
-class IsStudyCoordinator(BasePermission):
-    message = "Reader-study progress is for study coordinators and administrators."
-
-    def has_permission(self, request, view) -> bool:
-        return has_role(request.user, Role.COORDINATOR, Role.ADMINISTRATOR)
+# The API's own refusal texts, as clients have read them.
+READER = Policy("reader", READING.roles, "Reading is for radiologists.")
+STUDY_COORDINATION = Policy(
+    "study coordination",
+    COORDINATION.roles,
+    "Reader-study progress is for study coordinators and administrators.",
+)
 
 
 class AnswersSerializer(serializers.Serializer):
@@ -97,7 +91,7 @@ CASE_DOC = (
 
 @extend_schema(responses={200: OpenApiTypes.OBJECT}, description="The reader's sessions.")
 @api_view(["GET"])
-@permission_classes([IsRadiologist])
+@permission_classes([READER.permission])
 def reading_sessions(request):
     rows = reader_worklist(reader=request.user)
     return Response(
@@ -126,7 +120,7 @@ def reading_sessions(request):
     "not. 204 when the session is done. " + CASE_DOC,
 )
 @api_view(["POST"])
-@permission_classes([IsRadiologist])
+@permission_classes([READER.permission])
 def reading_next_api(request, pk: int):
     session = reader_session(session_id=pk, reader=request.user)
     try:
@@ -149,7 +143,7 @@ class HistoryQuery(serializers.Serializer):
     "the answered case before `before`, or the last answered. " + CASE_DOC,
 )
 @api_view(["GET"])
-@permission_classes([IsRadiologist])
+@permission_classes([READER.permission])
 def reading_history(request, pk: int):
     session = reader_session(session_id=pk, reader=request.user)
     before_id = query_params(request, HistoryQuery).get("before")
@@ -181,7 +175,7 @@ def reading_history(request, pk: int):
     "answer changes only by submitting again. 403 once the study is closed.",
 )
 @api_view(["GET", "PATCH"])
-@permission_classes([IsRadiologist])
+@permission_classes([READER.permission])
 def reading_case(request, pk: int):
     reading = reader_reading(reading_id=pk, reader=request.user)
     if request.method == "GET":
@@ -209,7 +203,7 @@ def reading_case(request, pk: int):
     "the reader.",
 )
 @api_view(["POST"])
-@permission_classes([IsRadiologist])
+@permission_classes([READER.permission])
 def reading_submit_api(request, pk: int):
     reading = reader_reading(reading_id=pk, reader=request.user)
     parsed = _answers(request)
@@ -240,6 +234,6 @@ def reading_submit_api(request, pk: int):
     "(practice apart) and the median active seconds per case.",
 )
 @api_view(["GET"])
-@permission_classes([IsStudyCoordinator])
+@permission_classes([STUDY_COORDINATION.permission])
 def designed_study_progress(request, pk: int):
     return Response(study_progress(get_object_or_404(ReaderStudy, pk=pk)))

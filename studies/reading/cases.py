@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from annotation.labelling.api import image_payload
+from annotation.labelling.payloads import image_payload
 from annotation.models import CA125Measurement, Exam, Image
 from studies.models import Arm, CaseReading, ReadingSession
 from studies.reading.flow import session_progress

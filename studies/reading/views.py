@@ -9,20 +9,20 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from base.roles import Role, role_required
+from base.roles import READING
 from studies.models import Arm
 from studies.reading.flow import session_unavailable_reason
 from studies.reading.progress import reader_session, reader_worklist
 
 
-@role_required(Role.RADIOLOGIST)
+@READING.required
 def reading_list(request: HttpRequest) -> HttpResponse:
     return render(
         request, "studies/reading_list.html", {"rows": reader_worklist(reader=request.user)}
     )
 
 
-@role_required(Role.RADIOLOGIST)
+@READING.required
 def reading_screen(request: HttpRequest, pk: int) -> HttpResponse:
     session = reader_session(session_id=pk, reader=request.user)
     study = session.study
