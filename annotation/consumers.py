@@ -1,7 +1,8 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from base.roles import JOB_ROLES, has_role
+from annotation.labelling.flow import set_group
+from base.roles import COORDINATION
 
 
 class LabellingDashboardConsumer(AsyncJsonWebsocketConsumer):
@@ -9,11 +10,11 @@ class LabellingDashboardConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        allowed = await database_sync_to_async(has_role)(user, *JOB_ROLES) if user else False
+        allowed = await database_sync_to_async(COORDINATION.allows)(user) if user else False
         if not allowed:
             await self.close(code=4403)
             return
-        self.group = f"labelling-{int(self.scope['url_route']['kwargs']['set_id'])}"
+        self.group = set_group(int(self.scope["url_route"]["kwargs"]["set_id"]))
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
 

@@ -12,7 +12,7 @@ from annotation.labelling import flow as labelling
 from annotation.labelling import stats as label_stats
 from annotation.labelling.exports import export_table
 from annotation.labelling.payloads import image_payloads, label_data
-from annotation.labelling.sets import reader_quota
+from annotation.labelling.sets import is_reader, reader_quota
 from annotation.models import AnnotationSet, Image, Label
 from base.access_log import access_log_record
 from base.models import AccessAction
@@ -64,7 +64,7 @@ def _sql_id(value: int) -> int:
 
 def _set_for(request, set_id: int) -> AnnotationSet:
     annotation_set = get_object_or_404(AnnotationSet, pk=set_id)
-    if not labelling.is_reader(annotation_set, request.user):
+    if not is_reader(annotation_set.pk, request.user):
         raise Http404("No such set among yours")
     return annotation_set
 

@@ -5,25 +5,25 @@ Only a reader's own labels are ever touched by these functions on their behalf; 
 views check the role, these check the object.
 """
 
-import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from annotation.labelling import sql as labelling_sql
+from annotation.labelling.sets import quota_share
 from annotation.models import (
     ANSWER_FIELDS,
     Adjudication,
     AnnotationItem,
     AnnotationSet,
-    AnnotationSetReader,
     ImageFlag,
     Label,
     LabelChange,
     LabelSlot,
 )
+from base import reading_flow
 from base.broadcast import broadcast
 
 YES_NO = ("adnexal", "lesion", "ascites", "blood_flow")
@@ -44,24 +44,13 @@ def set_group(annotation_set_id: int) -> str:
     return f"labelling-{annotation_set_id}"
 
 
-def _quota(planned_readings: int, readers: int) -> int:
-    # As annotation_sets.reader_quota, from numbers read in the same query.
-    return math.ceil(planned_readings / readers) if readers else 0
-
-
 def _reader_state(annotation_set_id: int, reader_id: int, exclude: tuple[int, ...] = ()) -> dict:
     """In one query: whether the reader works on the set, their progress, and their oldest
     unfinished label not in `exclude`. Empty when there is no such set."""
     row = labelling_sql.reader_state(annotation_set_id, reader_id, exclude)
     if row:
-        row["quota"] = _quota(row["planned_readings"], row["readers"])
+        row["quota"] = quota_share(row["planned_readings"], row["readers"])
     return row
-
-
-def is_reader(annotation_set: AnnotationSet, user) -> bool:
-    return AnnotationSetReader.objects.filter(
-        annotation_set=annotation_set, reader=user, active=True
-    ).exists()
 
 
 def reader_progress(annotation_set_id: int, reader) -> dict:
@@ -69,8 +58,9 @@ def reader_progress(annotation_set_id: int, reader) -> dict:
     return {"done": state.get("done", 0), "quota": state.get("quota", 0)}
 
 
-def _lease(annotation_set: AnnotationSet):
-    return timezone.now() + timedelta(seconds=annotation_set.lease_seconds)
+def lease_until(lease_seconds: int, now: datetime | None = None) -> datetime:
+    """When a slot leased (or worked on) now is free again for another reader."""
+    return (now or timezone.now()) + timedelta(seconds=lease_seconds)
 
 
 def label_next_with_progress(
@@ -90,7 +80,7 @@ def label_next_with_progress(
         raise LabellingError("you are not a reader of this set")
     progress = {"done": state["done"], "quota": state["quota"]}
     now = timezone.now()
-    lease = now + timedelta(seconds=state["lease_seconds"])
+    lease = lease_until(state["lease_seconds"], now)
     if state["unfinished"] is not None:
         unfinished = Label.objects.select_related("item").get(pk=state["unfinished"])
         LabelSlot.objects.filter(item_id=unfinished.item_id, reader=reader, done=False).update(
@@ -164,7 +154,8 @@ def label_autosave(*, label: Label, user, answers: dict, active_seconds_delta: f
     if label.reader_id != user.pk:
         raise LabellingError("not your label")
     changes = _validated(answers)
-    delta = max(0.0, min(float(active_seconds_delta or 0), 600.0))
+    # Clamped, not refused: a labeller's time is reported, not a measured outcome.
+    delta = reading_flow.active_seconds_delta(active_seconds_delta, refuse_out_of_range=False)
     with transaction.atomic():
         label = (
             Label.objects.select_for_update(of=("self",))  # not the set: readers work at once
@@ -179,7 +170,7 @@ def label_autosave(*, label: Label, user, answers: dict, active_seconds_delta: f
             label.active_seconds += delta
             label.save(update_fields=[*changed, "active_seconds", "updated_at"])
         LabelSlot.objects.filter(item_id=label.item_id, reader=user, done=False).update(
-            leased_until=_lease(label.annotation_set)
+            leased_until=lease_until(label.annotation_set.lease_seconds)
         )  # working on it keeps the lease
     return label
 

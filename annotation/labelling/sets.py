@@ -164,10 +164,25 @@ def annotation_set_create(
     return annotation_set
 
 
+def active_readers(annotation_set_id: int) -> QuerySet[AnnotationSetReader]:
+    """Who works on the set now (a radiologist taken off it stays, inactive, for the record).
+    The one definition: the labelling SQL counts readers through this query."""
+    return AnnotationSetReader.objects.filter(annotation_set_id=annotation_set_id, active=True)
+
+
+def is_reader(annotation_set_id: int, user) -> bool:
+    return active_readers(annotation_set_id).filter(reader=user).exists()
+
+
+def quota_share(planned_readings: int, readers: int) -> int:
+    """Each active radiologist's even share of the planned readings."""
+    return math.ceil(planned_readings / readers) if readers else 0
+
+
 def reader_quota(annotation_set: AnnotationSet) -> int:
     """Each active radiologist's even share of the set's planned readings."""
-    readers = annotation_set.readers.filter(active=True).count()
-    return math.ceil(annotation_set.planned_readings / readers) if readers else 0
+    readers = active_readers(annotation_set.pk).count()
+    return quota_share(annotation_set.planned_readings, readers)
 
 
 def annotation_set_reader_remove(*, annotation_set: AnnotationSet, reader) -> dict:
@@ -177,9 +192,7 @@ def annotation_set_reader_remove(*, annotation_set: AnnotationSet, reader) -> di
     planned for them are dropped, since nobody else can read an image twice.
     """
     with transaction.atomic():
-        updated = AnnotationSetReader.objects.filter(
-            annotation_set=annotation_set, reader=reader, active=True
-        ).update(active=False)
+        updated = active_readers(annotation_set.pk).filter(reader=reader).update(active=False)
         if not updated:
             raise AnnotationSetError("this radiologist is not working on the set")
         released = LabelSlot.objects.filter(
@@ -198,7 +211,7 @@ def annotation_set_reader_remove(*, annotation_set: AnnotationSet, reader) -> di
                 slot.delete()
                 dropped += 1
         AnnotationItem.objects.filter(pk__in=calibration.values("pk")).update(
-            planned_readers=annotation_set.readers.filter(active=True).count()
+            planned_readers=active_readers(annotation_set.pk).count()
         )
         annotation_set.planned_readings -= dropped
         annotation_set.save(update_fields=["planned_readings"])

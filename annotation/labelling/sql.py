@@ -7,19 +7,20 @@ they are plain SQL that both PostgreSQL and SQLite run; table names come from th
 
 # ruff: noqa: S608  (only table names and %s placeholders are put into the SQL text)
 
+import functools
+
 from django.db import connection
 
+from annotation.labelling.sets import active_readers
 from annotation.models import (
     AnnotationItem,
     AnnotationSet,
-    AnnotationSetReader,
     Image,
     Label,
     LabelSlot,
 )
 
 SETS = AnnotationSet._meta.db_table
-READERS = AnnotationSetReader._meta.db_table
 LABELS = Label._meta.db_table
 SLOTS = LabelSlot._meta.db_table
 ITEMS = AnnotationItem._meta.db_table
@@ -30,23 +31,43 @@ def _placeholders(values) -> str:
     return ", ".join(["%s"] * len(values))
 
 
+def _active_readers_sql(annotation_set_id: int) -> tuple[str, tuple]:
+    """The SQL of `sets.active_readers` (the one definition of an active reader), selecting
+    reader_id; compiled once per database vendor, then only the set id changes."""
+    sql, params = _active_readers_template(connection.vendor)
+    return sql, tuple(annotation_set_id if value is _SET_ID else value for value in params)
+
+
+_SET_ID = object()  # stands for the set id while the template is compiled
+
+
+@functools.cache
+def _active_readers_template(vendor: str) -> tuple[str, tuple]:
+    query = active_readers(0).values("reader_id").query
+    sql, params = query.sql_with_params()
+    # The set id is the only integer the filter compares; mark where it goes.
+    return sql, tuple(_SET_ID if value == 0 and value is not False else value for value in params)
+
+
 def reader_state(annotation_set_id: int, reader_id: int, exclude: tuple[int, ...]) -> dict:
     """The set's planned readings and lease, its active readers, whether `reader_id` is one,
     their submitted and draft labels, and their oldest draft not in `exclude`; {} if no set.
     """
     excluded = f"AND l.id NOT IN ({_placeholders(exclude)})" if exclude else ""
     mine = f"FROM {LABELS} l WHERE l.annotation_set_id = s.id AND l.reader_id = %s"
+    readers, readers_params = _active_readers_sql(annotation_set_id)
     sql = f"""
         SELECT s.planned_readings, s.lease_seconds,
-            (SELECT COUNT(*) FROM {READERS} r WHERE r.annotation_set_id = s.id AND r.active),
-            (SELECT COUNT(*) FROM {READERS} r
-                WHERE r.annotation_set_id = s.id AND r.active AND r.reader_id = %s),
+            (SELECT COUNT(*) FROM ({readers}) r),
+            (SELECT COUNT(*) FROM ({readers}) r WHERE r.reader_id = %s),
             (SELECT COUNT(*) {mine} AND l.status = %s),
             (SELECT COUNT(*) {mine} AND l.status = %s),
             (SELECT l.id {mine} AND l.status = %s {excluded} ORDER BY l.shown_at, l.id LIMIT 1)
         FROM {SETS} s WHERE s.id = %s
     """
     params = [
+        *readers_params,
+        *readers_params,
         reader_id,
         reader_id,
         Label.SUBMITTED,

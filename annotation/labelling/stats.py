@@ -12,13 +12,12 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from annotation.labelling.flow import consensus, label_disagrees
-from annotation.labelling.sets import reader_quota
+from annotation.labelling.sets import is_reader, reader_quota
 from annotation.models import (
     ANSWER_FIELDS,
     Adjudication,
     AnnotationItem,
     AnnotationSet,
-    AnnotationSetReader,
     Label,
     LabelSlot,
 )
@@ -133,9 +132,7 @@ def still_to_label(annotation_set: AnnotationSet, user, item_ids: list[int]) -> 
     """Of `item_ids`, the items `user` still has to label as an active reader of the set:
     not submitted by them, and either their draft or an image with a reading still open
     (so it may yet be served to them). Empty when they are not reading the set."""
-    if not AnnotationSetReader.objects.filter(
-        annotation_set=annotation_set, reader=user, active=True
-    ).exists():
+    if not is_reader(annotation_set.pk, user):
         return set()
     mine = Label.objects.filter(annotation_set=annotation_set, reader=user, item_id__in=item_ids)
     submitted = set(mine.filter(status=Label.SUBMITTED).values_list("item_id", flat=True))

@@ -9,7 +9,8 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
 from annotation.labelling import flow as labelling
-from annotation.models import AnnotationSet, AnnotationSetReader, Label
+from annotation.labelling.sets import is_reader
+from annotation.models import AnnotationSet, Label
 from base.roles import READING
 
 
@@ -48,9 +49,7 @@ def labelling_list(request: HttpRequest) -> HttpResponse:
 @READING.required
 def labelling_screen(request: HttpRequest, set_id: int) -> HttpResponse:
     annotation_set = get_object_or_404(AnnotationSet, pk=set_id)
-    if not AnnotationSetReader.objects.filter(
-        annotation_set_id=set_id, reader=request.user, active=True
-    ).exists():
+    if not is_reader(set_id, request.user):
         raise Http404("You are not a reader of this set.")
     return render(
         request,

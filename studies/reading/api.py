@@ -16,6 +16,7 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
 from base.query_params import IdField, query_params
+from base.reading_flow import MAX_ACTIVE_DELTA
 from base.roles import COORDINATION, READING, Policy
 from studies.models import ReaderStudy
 from studies.reading.cases import case_payload, reading_data
@@ -51,7 +52,10 @@ class AnswersSerializer(serializers.Serializer):
         required=False, allow_blank=True, max_length=2000, trim_whitespace=False
     )
     active_seconds_delta = serializers.FloatField(
-        required=False, min_value=0, max_value=600, help_text="Focused seconds since last report"
+        required=False,
+        min_value=0,
+        max_value=MAX_ACTIVE_DELTA,
+        help_text="Focused seconds since last report",
     )
 
 

@@ -17,12 +17,16 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from base.broadcast import broadcast
+from base.reading_flow import (
+    MAX_ACTIVE_DELTA,  # noqa: F401  (studies.demo reads it here)
+    ActiveTimeError,
+    active_seconds_delta,
+)
 from studies.models import CaseReading, CaseReadingRevision, ReaderStudy, ReadingSession
 from studies.reading.blinding import frozen_reason
 
 ANSWERS = ("malignant", "confidence", "orads", "comment")
 MAX_COMMENT = 2000
-MAX_ACTIVE_DELTA = 600.0  # seconds one report may add (the client reports every few seconds)
 
 
 class ReadingError(ValueError):
@@ -108,13 +112,10 @@ def _missing(study: ReaderStudy, answers: dict) -> list[str]:
 
 
 def _delta(value) -> float:
-    try:
-        delta = float(value or 0)
-    except (TypeError, ValueError):
-        raise ReadingError("active_seconds_delta must be a number of seconds") from None
-    if not 0 <= delta <= MAX_ACTIVE_DELTA:  # also refuses NaN
-        raise ReadingError(f"active_seconds_delta must be 0 to {MAX_ACTIVE_DELTA:g} seconds")
-    return delta
+    try:  # refused, not clamped: a reader's time is a measured outcome of the study
+        return active_seconds_delta(value, refuse_out_of_range=True)
+    except ActiveTimeError as error:
+        raise ReadingError(str(error)) from None
 
 
 def _clamped(reading: CaseReading, active: float, until: datetime) -> float:
