@@ -3,18 +3,20 @@
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
 from annotation.labelling import flow as labelling
+from annotation.labelling import serializers as s
 from annotation.labelling import stats as label_stats
 from annotation.labelling.exports import export_table
 from annotation.labelling.payloads import image_payloads, label_data
 from annotation.labelling.sets import is_reader, reader_quota
 from annotation.models import AnnotationSet, Image, Label
 from base.access_log import access_log_record
+from base.api_responses import DetailSerializer
 from base.models import AccessAction
 from base.query_params import MAX_ID, IdField, query_params
 from base.roles import COORDINATION, READING, Policy
@@ -69,7 +71,7 @@ def _set_for(request, set_id: int) -> AnnotationSet:
     return annotation_set
 
 
-@extend_schema(responses={200: dict})
+@extend_schema(responses={200: s.LabellingSetSerializer(many=True)})
 @api_view(["GET"])
 @permission_classes([LABELLING.permission])
 def labelling_sets(request):
@@ -97,7 +99,15 @@ def labelling_sets(request):
     return Response(rows)
 
 
-@extend_schema(request=dict, responses={200: dict, 204: None})
+@extend_schema(
+    request=s.NextRequestSerializer,
+    responses={
+        200: s.LabelScreenSerializer,
+        204: None,
+        400: DetailSerializer,
+        404: DetailSerializer,
+    },
+)
 @api_view(["POST"])
 @permission_classes([LABELLING.permission])
 def labelling_next(request, set_id: int):
@@ -123,7 +133,10 @@ def labelling_next(request, set_id: int):
     )
 
 
-@extend_schema(request=dict, responses={200: dict})
+@extend_schema(
+    request=s.AutosaveRequestSerializer,
+    responses={200: s.LabelScreenSerializer, 400: DetailSerializer, 404: DetailSerializer},
+)
 @api_view(["GET", "PATCH"])
 @permission_classes([LABELLING.permission])
 def labelling_label(request, pk: int):
@@ -143,7 +156,14 @@ def labelling_label(request, pk: int):
     return _label_response(label, label.annotation_set, request.user)
 
 
-@extend_schema(request=dict, responses={200: dict, 400: dict})
+@extend_schema(
+    request=s.SubmitRequestSerializer,
+    responses={
+        200: s.LabelSubmittedSerializer,
+        400: s.RefusedAnswersSerializer,
+        404: DetailSerializer,
+    },
+)
 @api_view(["POST"])
 @permission_classes([LABELLING.permission])
 def labelling_submit(request, pk: int):
@@ -195,7 +215,10 @@ class HistoryQuery(serializers.Serializer):
     )
 
 
-@extend_schema(parameters=[HistoryQuery], responses={200: dict, 400: dict, 404: None})
+@extend_schema(
+    parameters=[HistoryQuery],
+    responses={200: s.LabelScreenSerializer, 400: DetailSerializer, 404: DetailSerializer},
+)
 @api_view(["GET"])
 @permission_classes([LABELLING.permission])
 def labelling_history(request, set_id: int):
@@ -210,7 +233,9 @@ def labelling_history(request, set_id: int):
     return _label_response(label, annotation_set, request.user)
 
 
-@extend_schema(request=dict, responses={201: dict})
+@extend_schema(
+    request=s.FlagRequestSerializer, responses={201: s.FlagSerializer, 404: DetailSerializer}
+)
 @api_view(["POST"])
 @permission_classes([LABELLING.permission])
 def labelling_flag(request, image_id: int):
@@ -229,6 +254,14 @@ EXPORTS = {
 }
 
 
+EXPORT_ROWS = PolymorphicProxySerializer(
+    component_name="AnnotationSetExportRow",
+    serializers=[s.LabelExportRowSerializer, s.ConsensusRowSerializer],
+    resource_type_field_name=None,
+    many=True,
+)
+
+
 class ExportQuery(serializers.Serializer):
     def get_fields(self) -> dict:
         # Not "format": DRF reads that one to choose a renderer. ("as" is a Python keyword.)
@@ -237,7 +270,7 @@ class ExportQuery(serializers.Serializer):
 
 @extend_schema(
     parameters=[ExportQuery],
-    responses={200: dict},
+    responses={200: EXPORT_ROWS, 404: DetailSerializer},
     description="Every answer (`labels`) or the consensus per image (`consensus`) of a set; "
     "columns as in docs/labels_export.md.",
 )
@@ -260,7 +293,7 @@ def annotation_set_export(request, set_id: int, what: str):
     return Response(rows)
 
 
-@extend_schema(responses={200: dict})
+@extend_schema(responses={200: s.SetProgressSerializer, 404: DetailSerializer})
 @api_view(["GET"])
 @permission_classes([SET_COORDINATION.permission])
 def annotation_set_progress(request, set_id: int):

@@ -9,16 +9,16 @@ a `detail` saying why: 400 a malformed or incomplete answer (`missing` names the
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
+from base.api_responses import DetailSerializer
 from base.query_params import IdField, query_params
-from base.reading_flow import MAX_ACTIVE_DELTA
 from base.roles import COORDINATION, READING, Policy
 from studies.models import ReaderStudy
+from studies.reading import serializers as rs
 from studies.reading.cases import case_payload, reading_data
 from studies.reading.flow import (
     ReadingError,
@@ -29,6 +29,7 @@ from studies.reading.flow import (
     session_progress,
 )
 from studies.reading.progress import reader_reading, reader_session, reader_worklist, study_progress
+from studies.reading.serializers import AnswersSerializer
 
 STATUS = {"invalid": 400, "unavailable": 403, "conflict": 409}
 
@@ -40,23 +41,6 @@ STUDY_COORDINATION = Policy(
     COORDINATION.roles,
     "Reader-study progress is for study coordinators and administrators.",
 )
-
-
-class AnswersSerializer(serializers.Serializer):
-    malignant = serializers.BooleanField(required=False, allow_null=True)
-    confidence = serializers.IntegerField(
-        required=False, allow_null=True, min_value=0, max_value=100
-    )
-    orads = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=5)
-    comment = serializers.CharField(
-        required=False, allow_blank=True, max_length=2000, trim_whitespace=False
-    )
-    active_seconds_delta = serializers.FloatField(
-        required=False,
-        min_value=0,
-        max_value=MAX_ACTIVE_DELTA,
-        help_text="Focused seconds since last report",
-    )
 
 
 def _refused(error: ReadingError) -> Response:
@@ -84,7 +68,8 @@ def _next_payload(session, viewer) -> dict | None:
     return case_payload(reading, session, viewer) if reading else None
 
 
-CASE = OpenApiTypes.OBJECT
+CASE = rs.CasePayloadSerializer
+REFUSED = rs.RefusedSerializer
 CASE_DOC = (
     "`reading` (the reader's own answers and server times), `case` (`images`, the `clinical` "
     "data the arm allows and, with AI only, `ai`: status `withheld` with the `reason` while "
@@ -93,7 +78,9 @@ CASE_DOC = (
 )
 
 
-@extend_schema(responses={200: OpenApiTypes.OBJECT}, description="The reader's sessions.")
+@extend_schema(
+    responses={200: rs.SessionRowSerializer(many=True)}, description="The reader's sessions."
+)
 @api_view(["GET"])
 @permission_classes([READER.permission])
 def reading_sessions(request):
@@ -119,7 +106,7 @@ def reading_sessions(request):
 
 @extend_schema(
     request=None,
-    responses={200: CASE, 204: None, 403: OpenApiTypes.OBJECT},
+    responses={200: CASE, 204: None, 403: REFUSED, 404: DetailSerializer, 409: REFUSED},
     description="The session's current case (first unanswered), marked shown now if it was "
     "not. 204 when the session is done. " + CASE_DOC,
 )
@@ -142,7 +129,7 @@ class HistoryQuery(serializers.Serializer):
 
 @extend_schema(
     parameters=[HistoryQuery],
-    responses={200: CASE, 403: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+    responses={200: CASE, 400: DetailSerializer, 403: REFUSED, 404: DetailSerializer},
     description="Going back (where the study allows it and while it is open for reading): "
     "the answered case before `before`, or the last answered. " + CASE_DOC,
 )
@@ -163,17 +150,18 @@ def reading_history(request, pk: int):
 
 @extend_schema(
     methods=["GET"],
-    responses={200: CASE, 409: OpenApiTypes.OBJECT},
+    responses={200: CASE, 404: DetailSerializer, 409: DetailSerializer},
     description="A case the reader has been shown. " + CASE_DOC,
 )
 @extend_schema(
     methods=["PATCH"],
     request=AnswersSerializer,
     responses={
-        200: OpenApiTypes.OBJECT,
-        400: OpenApiTypes.OBJECT,
-        403: OpenApiTypes.OBJECT,
-        409: OpenApiTypes.OBJECT,
+        200: rs.AutosavedSerializer,
+        400: REFUSED,
+        403: REFUSED,
+        404: DetailSerializer,
+        409: REFUSED,
     },
     description="Save draft answers as they are made and add active time; a submitted "
     "answer changes only by submitting again. 403 once the study is closed.",
@@ -199,7 +187,13 @@ def reading_case(request, pk: int):
 
 @extend_schema(
     request=AnswersSerializer,
-    responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+    responses={
+        200: rs.SubmittedSerializer,
+        400: REFUSED,
+        403: REFUSED,
+        404: DetailSerializer,
+        409: REFUSED,
+    },
     description="Submit the answers; the response carries `reading`, `changed` (false for a "
     "repeated submit), the session's `progress`, and `next`: the session's next case (null "
     "when done), in the same round trip. 409 with the reason for a change the study does not "
@@ -233,7 +227,7 @@ def reading_submit_api(request, pk: int):
 
 
 @extend_schema(
-    responses={200: OpenApiTypes.OBJECT},
+    responses={200: rs.StudyProgressSerializer, 404: DetailSerializer},
     description="Live progress of a designed reader study: per reader and arm the cases read "
     "(practice apart) and the median active seconds per case.",
 )
