@@ -165,27 +165,15 @@ def triage_dataset(*, seed: int) -> Dataset:
 
 
 def image_pixels(image: Image) -> np.ndarray:
-    """The stored frame, cropped to its scan area where one was found (inclusive corners)."""
+    """The stored frame: the import stored it cropped to its scan area already."""
     with image.file.open("rb") as handle:
         picture = PILImage.open(handle)
         picture.load()
-    pixels = np.asarray(picture)
-    if image.scan_region:
-        x0, y0, x1, y1 = image.scan_region
-        cropped = pixels[y0 : y1 + 1, x0 : x1 + 1]
-        if cropped.size:
-            pixels = cropped
-    return pixels
+    return np.asarray(picture)
 
 
 def input_shape(image: Image) -> tuple[int, int]:
     """(height, width) of the pixels `image_pixels` gives, from the row alone."""
-    if image.scan_region:
-        x0, y0, x1, y1 = image.scan_region
-        height = min(y1, image.height - 1) - y0 + 1
-        width = min(x1, image.width - 1) - x0 + 1
-        if height > 0 and width > 0:
-            return height, width
     return image.height, image.width
 
 

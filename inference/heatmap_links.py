@@ -1,26 +1,30 @@
-"""Signed heatmap addresses: for one viewer, for as long as the pages need them."""
+"""Heatmap addresses: links of the one scheme (annotation.imaging.links), bound to one viewer,
+for as long as the pages need them."""
 
-from django.conf import settings
-from django.core import signing
 from django.urls import reverse
 
+from annotation.imaging.links import LinkKind, sign, verify
 from inference.models import ImagePrediction
 
-HEATMAP_SALT = "inference.heatmap"
-HEATMAP_MAX_AGE = settings.HEATMAP_LINK_SECONDS  # minutes: what the pages need
+# Unrounded: a heatmap link lives exactly HEATMAP_LINK_SECONDS (minutes), as long as the
+# browser may cache it. The token is one path segment, so "." separates its parts.
+HEATMAP = LinkKind("heatmap", "HEATMAP_LINK_SECONDS", rounded=False, separator=".")
+
+
+def heatmap_token(prediction_id: int, *, viewer_id: int) -> str:
+    return sign(HEATMAP, str(prediction_id), viewer_id=viewer_id)
 
 
 def heatmap_url(prediction_id: int, *, viewer_id: int) -> str:
     """A signed address for one viewer: only pages that may show them AI output hand it out,
     and the heatmap view asks again whether they may see it now."""
-    token = signing.dumps([prediction_id, viewer_id], salt=HEATMAP_SALT)
-    return reverse("inference:heatmap", args=[token])
+    return reverse("inference:heatmap", args=[heatmap_token(prediction_id, viewer_id=viewer_id)])
 
 
 def heatmap_prediction(token: str, *, viewer_id: int) -> ImagePrediction:
-    """The prediction a signed address names; signing.BadSignature when forged, expired or
-    handed out to someone else."""
-    value = signing.loads(token, salt=HEATMAP_SALT, max_age=HEATMAP_MAX_AGE)
-    if not (isinstance(value, list) and len(value) == 2 and value[1] == viewer_id):
-        raise signing.BadSignature("this address was handed out to another viewer")
-    return ImagePrediction.objects.select_related("image").get(pk=value[0])
+    """The prediction a signed address names; LinkError when forged, expired, an image link
+    or handed out to someone else, ImagePrediction.DoesNotExist when it is gone."""
+    subject, _ = verify(HEATMAP, token, viewer_id=viewer_id)
+    if not subject.isdigit():
+        raise ImagePrediction.DoesNotExist
+    return ImagePrediction.objects.select_related("image").get(pk=int(subject))

@@ -1,24 +1,24 @@
 """The heatmap overlay behind a signed address (inference.heatmap_links)."""
 
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.views.decorators.http import require_GET
 
-from base.roles import Role, role_required
+from annotation.imaging.links import LinkError
+from base.roles import SIGNED_IN
 from inference import heatmap_links, selectors
 from inference.models import ImagePrediction
 
 
 @require_GET
-@role_required(*Role)
+@SIGNED_IN.required
 def heatmap(request, token: str):
     """A heatmap overlay, for the viewer a page that may show it handed the address to, and
     only while they may still see the exam's AI output (a reader-study reader may not)."""
     try:
         prediction = heatmap_links.heatmap_prediction(token, viewer_id=request.user.pk)
-    except (signing.BadSignature, ImagePrediction.DoesNotExist):
+    except (LinkError, ImagePrediction.DoesNotExist):
         raise Http404("No such heatmap") from None
     if not prediction.heatmap:
         raise Http404("No heatmap for this image")

@@ -3,6 +3,7 @@
 
 import numpy as np
 
+from annotation.imaging.frames import crop
 from annotation.imaging.prep import PreparedFile, encode_frame
 from annotation.models import Dimension, Exam, Image, ImageSource
 from annotation.services import image_frames_store
@@ -25,9 +26,7 @@ def image_store(
     source_sha256: str = "",
 ) -> tuple[Image, bool]:
     """Store one frame from pixels, cropped to scan_region; (image, False) if already stored."""
-    if scan_region is not None:
-        x0, y0, x1, y1 = scan_region
-        pixels = pixels[y0 : y1 + 1, x0 : x1 + 1]
+    pixels = crop(pixels, scan_region)
     frame = encode_frame(pixels, frame_index)
     prepared = PreparedFile(
         kind=source,
@@ -35,7 +34,6 @@ def image_store(
         frames=[frame],
         frame_count=frame_count,
         color_model="RGB" if pixels.ndim == 3 else color_model,
-        region_rule="given",
         pixel_spacing_mm=pixel_spacing_mm,
         dimension=dimension,
         doppler=doppler,

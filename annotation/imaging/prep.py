@@ -16,6 +16,7 @@ from PIL import UnidentifiedImageError
 from PIL.Image import DecompressionBombError
 
 from annotation.imaging.dicom import DicomError, read_dicom
+from annotation.imaging.frames import crop
 from annotation.imaging.scan_area import detect_scan_area
 
 THUMBNAIL_SIZE = (192, 144)
@@ -48,7 +49,6 @@ class PreparedFile:
     frames: list[PreparedFrame]
     frame_count: int
     color_model: str
-    region_rule: str  # ultrasound_regions, detected or whole_image
     pixel_spacing_mm: float | None = None
     dimension: str = "unknown"
     doppler: bool | None = None
@@ -90,13 +90,6 @@ def encode_frame(pixels: np.ndarray, index: int = 0) -> PreparedFrame:
     )
 
 
-def _crop(pixels: np.ndarray, box: tuple[int, int, int, int] | None) -> np.ndarray:
-    if box is None:
-        return pixels
-    x0, y0, x1, y1 = box
-    return pixels[y0 : y1 + 1, x0 : x1 + 1]
-
-
 def _dicom_date(value: str) -> date | None:
     """YYYYMMDD, also in the old ACR-NEMA form YYYY.MM.DD that some archives still hold."""
     value = "".join(character for character in value if character.isdigit())
@@ -111,18 +104,15 @@ def _prepare_dicom(path: Path, digest: str, max_pixels: int) -> PreparedFile:
         dicom = read_dicom(path, max_pixels=max_pixels)
     except DicomError as error:
         raise PrepareError(str(error)) from None
-    box, rule = dicom.tissue_region, "ultrasound_regions"
-    if box is None:
-        box = detect_scan_area(dicom.frames[0])
-        rule = "detected" if box else "whole_image"
-    frames = [encode_frame(_crop(pixels, box), index) for index, pixels in enumerate(dicom.frames)]
+    # The ultrasound regions the file declares, else the area found in its first frame.
+    box = dicom.tissue_region or detect_scan_area(dicom.frames[0])
+    frames = [encode_frame(crop(pixels, box), index) for index, pixels in enumerate(dicom.frames)]
     return PreparedFile(
         kind="dicom",
         source_sha256=digest,
         frames=frames,
         frame_count=len(frames),
         color_model=dicom.color_model,
-        region_rule=rule,
         pixel_spacing_mm=dicom.pixel_spacing_mm,
         dimension="3d" if dicom.is_3d else "2d",
         doppler=dicom.doppler,
@@ -157,10 +147,9 @@ def _prepare_picture(path: Path, kind: str, digest: str, max_pixels: int) -> Pre
     return PreparedFile(
         kind=kind,
         source_sha256=digest,
-        frames=[encode_frame(_crop(pixels, box))],
+        frames=[encode_frame(crop(pixels, box))],
         frame_count=1,
         color_model="MONOCHROME2" if grey else "RGB",
-        region_rule="detected" if box else "whole_image",
     )
 
 

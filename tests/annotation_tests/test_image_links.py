@@ -5,13 +5,11 @@ import time
 import numpy as np
 import pytest
 from channels.testing import HttpCommunicator
-from django.core import signing
 from django.urls import reverse
 
 from annotation.imaging.links import PREFIX, LinkError, file_link, link_seconds, linked_file
 from annotation.models import ImageSource
 from base.roles import Role
-from inference.heatmap_links import HEATMAP_MAX_AGE
 from ovarian_web.asgi import application
 from tests import image_factories
 from tests.factories import ExamFactory
@@ -90,9 +88,10 @@ def test_a_link_needs_no_session_and_a_logout_does_not_end_it_early(client, imag
     assert client.get(link).status_code == 200
 
 
-def test_a_heatmap_link_lasts_minutes(client_for, monkeypatch):
+def test_a_heatmap_link_lasts_minutes(client_for, monkeypatch, settings):
     from tests.inference_tests.test_report import scored_exam
 
+    HEATMAP_MAX_AGE = settings.HEATMAP_LINK_SECONDS
     assert HEATMAP_MAX_AGE <= 15 * 60  # it was 12 hours
     exam, _, _ = scored_exam((0.9,))
     client = client_for(Role.CLINICIAN)
@@ -103,7 +102,7 @@ def test_a_heatmap_link_lasts_minutes(client_for, monkeypatch):
     # The browser keeps it no longer than the address lives.
     assert response["Cache-Control"] == f"private, max-age={HEATMAP_MAX_AGE}"
     later = time.time() + HEATMAP_MAX_AGE + 1
-    monkeypatch.setattr(signing.time, "time", lambda: later)
+    monkeypatch.setattr(time, "time", lambda: later)
     assert client.get(heatmap).status_code == 404
     monkeypatch.undo()
     fresh = client.get(reverse("ai-exam-result", args=[exam.pk])).json()
