@@ -2,9 +2,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db.models import Prefetch
-from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework import serializers as drf_serializers
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -19,15 +20,19 @@ from annotation.importing.jobs import (
     import_job_start,
 )
 from annotation.models import Center, DemoDataJob, Image, ImportJob, ImportSource, PathologyOutcome
+from base.api_responses import DetailSerializer
 from base.query_params import query_params
 from base.roles import (
-    CLINICAL_DATA_ROLES,
-    IMAGE_ROLES,
-    IMPORT_ROLES,
-    JOB_ROLES,
-    HasRole,
-    Role,
+    ADMINISTRATION,
+    CLINICAL_DATA,
+    COORDINATION,
+    RESOURCE_REFUSAL,
+    SIGNED_IN,
 )
+
+# The API's refusal keeps the wording its clients have always read.
+CLINICAL_DATA_API = CLINICAL_DATA.worded(RESOURCE_REFUSAL)
+COORDINATION_API = COORDINATION.worded(RESOURCE_REFUSAL)
 
 
 def _received_bytes(job: ImportJob) -> int:
@@ -50,11 +55,17 @@ def _upload_too_large(job: ImportJob, batch: dict) -> str:
     return ""
 
 
+def _import_source(request) -> str:
+    """UPLOAD for the import page (a signed-in browser session), API for token clients."""
+    if isinstance(request.successful_authenticator, SessionAuthentication):
+        return ImportSource.UPLOAD
+    return ImportSource.API
+
+
 class CenterViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Center.objects.all()
     serializer_class = serializers.CenterSerializer
-    permission_classes = [IsAuthenticated, HasRole]
-    allowed_roles = CLINICAL_DATA_ROLES
+    permission_classes = [IsAuthenticated, CLINICAL_DATA_API.permission]
 
 
 class CenterQuery(drf_serializers.Serializer):
@@ -77,8 +88,7 @@ class ExamViewSet(viewsets.ReadOnlyModelViewSet):
     """Exams with report, pathology and lesion features: the clinical roles only."""
 
     serializer_class = serializers.ExamSerializer
-    permission_classes = [IsAuthenticated, HasRole]
-    allowed_roles = CLINICAL_DATA_ROLES
+    permission_classes = [IsAuthenticated, CLINICAL_DATA_API.permission]
 
     def get_queryset(self):
         query = query_params(self.request, ExamQuery)
@@ -91,8 +101,7 @@ class ExamViewSet(viewsets.ReadOnlyModelViewSet):
 @extend_schema_view(list=extend_schema(parameters=[CenterQuery]))
 class ImageViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = serializers.ImageSerializer
-    permission_classes = [IsAuthenticated, HasRole]
-    allowed_roles = IMAGE_ROLES
+    permission_classes = [IsAuthenticated, SIGNED_IN.worded(RESOURCE_REFUSAL).permission]
 
     def get_queryset(self):
         return selectors.image_list(
@@ -107,9 +116,12 @@ class DemoDataJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
 
     queryset = DemoDataJob.objects.order_by("-created_at")
     serializer_class = serializers.DemoDataJobSerializer
-    permission_classes = [IsAuthenticated, HasRole]
-    allowed_roles = JOB_ROLES
-    action_roles = {"create": (Role.ADMINISTRATOR,)}
+    permission_classes = [IsAuthenticated, COORDINATION_API.permission]
+
+    def get_permissions(self):
+        if self.action == "create":
+            return [IsAuthenticated(), ADMINISTRATION.worded(RESOURCE_REFUSAL).permission()]
+        return super().get_permissions()
 
     def perform_create(self, serializer) -> None:
         serializer.instance = demo_data_job_create(
@@ -127,13 +139,12 @@ class ImportJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     queryset = ImportJob.objects.select_related("center").order_by("-created_at")
     serializer_class = serializers.ImportJobSerializer
-    permission_classes = [IsAuthenticated, HasRole]
-    allowed_roles = IMPORT_ROLES
+    permission_classes = [IsAuthenticated, COORDINATION_API.permission]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def perform_create(self, serializer) -> None:
         serializer.instance = import_job_create(
-            source=ImportSource.API,
+            source=_import_source(self.request),
             center=serializer.validated_data.get("center"),
             receiving=True,
             user=self.request.user,
@@ -142,10 +153,9 @@ class ImportJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         request=serializers.ImportFilesSerializer,
         responses={
-            201: inline_serializer(
-                "ImportFilesReceived", {"received": drf_serializers.IntegerField()}
-            ),
-            413: inline_serializer("ImportFilesTooLarge", {"detail": drf_serializers.CharField()}),
+            201: serializers.ImportFilesReceivedSerializer,
+            400: DetailSerializer,
+            413: DetailSerializer,
         },
     )
     @action(detail=True, methods=["post"])
@@ -169,7 +179,9 @@ class ImportJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             {"received": len(incoming.validated_data["files"])}, status=status.HTTP_201_CREATED
         )
 
-    @extend_schema(request=None, responses=serializers.ImportJobSerializer)
+    @extend_schema(
+        request=None, responses={202: serializers.ImportJobSerializer, 409: DetailSerializer}
+    )
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
         job = self.get_object()

@@ -179,6 +179,10 @@ class ImportJobSerializer(serializers.ModelSerializer):
         return data
 
 
+class ImportFilesReceivedSerializer(serializers.Serializer):
+    received = serializers.IntegerField(help_text="How many files of this batch were kept.")
+
+
 class ImportFilesSerializer(serializers.Serializer):
     files = serializers.ListField(child=serializers.FileField(), allow_empty=False)
     names = serializers.ListField(

@@ -11,9 +11,9 @@ class AdminSite(admin.AdminSite):
 
     def has_permission(self, request) -> bool:
         # Imported here: this module loads while the app registry is still being filled.
-        from base.roles import Role, has_role
+        from base.roles import ADMINISTRATION
 
-        return request.user.is_active and has_role(request.user, Role.ADMINISTRATOR)
+        return request.user.is_active and ADMINISTRATION.allows(request.user)
 
     def login(self, request, extra_context=None):
         if request.user.is_authenticated and not self.has_permission(request):

@@ -4,7 +4,7 @@ has set one up), through the same lockout as the sign-in page; revoked by their 
 from django.conf import settings
 from django.contrib.auth import authenticate, user_logged_in, user_login_failed
 from django_otp import match_token, user_has_device
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from knox.auth import TokenAuthentication
 from knox.models import AuthToken
 from rest_framework import serializers, status
@@ -18,8 +18,8 @@ from rest_framework.decorators import (
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
-from base.roles import has_role
-from base.session_guard import TWO_FACTOR_ROLES
+from base.api_responses import DetailSerializer
+from base.roles import TWO_FACTOR
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -28,15 +28,10 @@ class TokenRequestSerializer(serializers.Serializer):
     code = serializers.CharField(required=False, allow_blank=True, help_text="TOTP code")
 
 
-TokenSerializer = inline_serializer(
-    "ApiToken",
-    {
-        "token": serializers.CharField(help_text="send as `Authorization: Token <token>`"),
-        "token_key": serializers.CharField(help_text="its first characters, shown on the page"),
-        "expiry": serializers.DateTimeField(),
-    },
-)
-Detail = inline_serializer("Detail", {"detail": serializers.CharField()})
+class ApiTokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="send as `Authorization: Token <token>`")
+    token_key = serializers.CharField(help_text="its first characters, shown on the page")
+    expiry = serializers.DateTimeField()
 
 
 def _refused(message: str, code: int = status.HTTP_400_BAD_REQUEST) -> Response:
@@ -45,7 +40,7 @@ def _refused(message: str, code: int = status.HTTP_400_BAD_REQUEST) -> Response:
 
 @extend_schema(
     request=TokenRequestSerializer,
-    responses={201: TokenSerializer, 400: Detail, 429: Detail},
+    responses={201: ApiTokenSerializer, 400: DetailSerializer, 429: DetailSerializer},
     auth=[],
 )
 @api_view(["POST"])
@@ -74,7 +69,7 @@ def token_create(request):
                 request=http_request,
             )
             return _refused("This account needs a current code from its authenticator app.")
-    elif settings.TWO_FACTOR_REQUIRED and has_role(user, *TWO_FACTOR_ROLES):
+    elif settings.TWO_FACTOR_REQUIRED and TWO_FACTOR.allows(user):
         return _refused("Your role needs two-factor: set it up on the Two-factor page first.")
     instance, token = AuthToken.objects.create(user=user)
     user_logged_in.send(sender=user.__class__, request=http_request, user=user)
@@ -90,7 +85,9 @@ class RevokeSerializer(serializers.Serializer):
     )
 
 
-@extend_schema(request=RevokeSerializer, responses={204: None, 400: Detail, 404: Detail})
+@extend_schema(
+    request=RevokeSerializer, responses={204: None, 400: DetailSerializer, 404: DetailSerializer}
+)
 @api_view(["POST"])
 @authentication_classes([SessionAuthentication, TokenAuthentication])
 @permission_classes([IsAuthenticated])

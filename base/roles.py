@@ -6,7 +6,7 @@ the navigation and templates `policy.allows`: each rule is written once, here.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import cached_property, wraps
 
@@ -95,6 +95,10 @@ class Policy:
     def allows(self, user) -> bool:
         return has_role(user, *self.roles)
 
+    def worded(self, message: str) -> "Policy":
+        """The same roles, refusing with another message (an endpoint whose clients read it)."""
+        return replace(self, message=message)
+
     def required(self, view: Callable) -> Callable:
         """View decorator: anonymous users go to the login page, other roles get 403."""
 
@@ -152,6 +156,26 @@ ADMINISTRATION = Policy("administration", (A,), "This is for administrators.")
 # Accounts that must use two-factor sign-in (when TWO_FACTOR_REQUIRED): they see identifiers.
 TWO_FACTOR = Policy("two factor", IDENTIFIERS.roles)
 
+# What the API's generic refusal has always said; its clients read it.
+RESOURCE_REFUSAL = "Your role does not give access to this resource."
+
+# The policies by name, for templates: `{% if can.coordination %}`.
+POLICIES = {
+    policy.name.replace(" ", "_"): policy
+    for policy in (
+        SIGNED_IN,
+        IMAGE_BROWSING,
+        CLINICAL_DATA,
+        IDENTIFIERS,
+        COORDINATION,
+        READING,
+        RESULTS,
+        REPORT_REVIEW,
+        ADMINISTRATION,
+        TWO_FACTOR,
+    )
+}
+
 # The role tuples the policies replace; kept while the last callers move to the policies.
 CLINICAL_DATA_ROLES = CLINICAL_DATA.roles
 IDENTIFIER_ROLES = IDENTIFIERS.roles
@@ -189,4 +213,10 @@ def role_context(request: HttpRequest) -> dict:
     roles = user_roles(user) if user is not None else set()
     navigation = [(label, name) for label, name, policy in NAVIGATION if roles & set(policy.roles)]
     labels = [ROLE_LABELS[role] for role in Role if role in roles]
-    return {"navigation": navigation, "role_labels": labels, "roles": {r.value for r in roles}}
+    can = {name: bool(roles & set(policy.roles)) for name, policy in POLICIES.items()}
+    return {
+        "navigation": navigation,
+        "role_labels": labels,
+        "roles": {r.value for r in roles},
+        "can": can,
+    }

@@ -11,10 +11,9 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 
-from base.roles import Role, has_role
+from base.roles import TWO_FACTOR
 
 LAST_SEEN_KEY = "last_seen"
-TWO_FACTOR_ROLES = (Role.CLINICIAN, Role.ADMINISTRATOR)
 
 
 def _is_api(request: HttpRequest) -> bool:
@@ -77,7 +76,7 @@ class TwoFactorRequiredMiddleware:
             and SESSION_KEY in session
             and DEVICE_ID_SESSION_KEY not in session
             and request.path not in (reverse("two_factor"), reverse("logout"))
-            and has_role(request.user, *TWO_FACTOR_ROLES)
+            and TWO_FACTOR.allows(request.user)
         ):
             message = "Your role signs in with two-factor: set it up to go on."
             if _is_api(request):

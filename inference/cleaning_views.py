@@ -7,11 +7,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from base.roles import Role, role_required
+from base.roles import COORDINATION
 from inference import cleaning, workers
 from inference.models import ImageExclusion, ModelTask, ModelVersion, TriageJob
-
-COORDINATION = (Role.COORDINATOR, Role.ADMINISTRATOR)
 
 
 def _triage_version(request: HttpRequest) -> ModelVersion | None:
@@ -23,7 +21,7 @@ def _triage_version(request: HttpRequest) -> ModelVersion | None:
 
 
 @require_GET
-@role_required(*COORDINATION)
+@COORDINATION.required
 def cleaning_page(request: HttpRequest) -> HttpResponse:
     version = _triage_version(request)
     exclusions = ImageExclusion.objects.select_related("image", "restored_by").order_by(
@@ -42,7 +40,7 @@ def cleaning_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@role_required(*COORDINATION)
+@COORDINATION.required
 def triage_start(request: HttpRequest) -> HttpResponse:
     version = _triage_version(request)
     if version is None:
@@ -58,7 +56,7 @@ def triage_start(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@role_required(*COORDINATION)
+@COORDINATION.required
 def cleaning_apply(request: HttpRequest) -> HttpResponse:
     version = _triage_version(request)
     if version is None:
@@ -70,7 +68,7 @@ def cleaning_apply(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@role_required(*COORDINATION)
+@COORDINATION.required
 def exclusion_restore(request: HttpRequest, pk: int) -> HttpResponse:
     exclusion = get_object_or_404(ImageExclusion, pk=pk)
     try:
@@ -83,7 +81,7 @@ def exclusion_restore(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@role_required(*COORDINATION)
+@COORDINATION.required
 def workers_page(request: HttpRequest) -> HttpResponse:
     context = {
         "workers": workers.workers_seen(),

@@ -1,9 +1,8 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from base.roles import has_role
+from base.roles import RESULTS
 from inference.live import EXAM_RESULTS_GROUP
-from inference.reports import RESULT_ROLES
 from inference.selectors import ai_live_allowed
 
 
@@ -12,7 +11,7 @@ class ExamResultConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        allowed = await database_sync_to_async(has_role)(user, *RESULT_ROLES) if user else False
+        allowed = await database_sync_to_async(RESULTS.allows)(user) if user else False
         if not allowed:
             await self.close(code=4403)
             return

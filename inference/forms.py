@@ -1,6 +1,15 @@
 from django import forms
 
-from inference.models import Architecture, Borderline, ModelTask, ModelVersion, ThresholdRule
+from annotation.models import Center
+from inference.models import (
+    Agreement,
+    Architecture,
+    Borderline,
+    ClinicianReview,
+    ModelTask,
+    ModelVersion,
+    ThresholdRule,
+)
 
 
 class TrainingForm(forms.Form):
@@ -48,4 +57,39 @@ class ScoreForm(forms.Form):
             ("external", "The external validation centres"),
             ("all", "Every exam"),
         ]
+    )
+
+
+class WorklistFilterForm(forms.Form):
+    center = forms.ChoiceField(required=False)
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    patient = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        codes = Center.objects.values_list("code", flat=True)
+        self.fields["center"].choices = [("", "All"), *((code, code) for code in codes)]
+
+
+class ReviewForm(forms.Form):
+    agreement = forms.ChoiceField(choices=Agreement.choices, widget=forms.RadioSelect)
+    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    final_diagnosis = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Not known yet"),
+            *ClinicianReview._meta.get_field("final_diagnosis").choices,
+        ],
+        help_text="Once pathology or follow-up settles it.",
+    )
+
+
+class PatientSearchForm(forms.Form):
+    """The worklist's search by hospital patient ID (the same field as the Find patient page)."""
+
+    hospital_id = forms.CharField(
+        max_length=64,
+        label="Hospital patient ID",
+        help_text="Hashed with the pseudonym key to find the patient; never stored.",
     )

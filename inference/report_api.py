@@ -4,20 +4,19 @@ radiologists, who read exams without the AI; and, for a user who also reads in a
 never the exams they read without AI there (`selectors.ai_release`)."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.models import Exam
+from base.api_responses import DetailSerializer
 from base.query_params import IdField, query_params
-from base.roles import HasRole
+from base.roles import RESOURCE_REFUSAL, RESULTS
 from inference import reports, selectors
 from inference.inference_jobs import NoModelInService
 from inference.models import Ensemble, ExamResult, InferenceJob, ResultStatus
-from inference.reports import RESULT_ROLES, SCORE_ROLES
 
 
 class EnsembleSerializer(serializers.ModelSerializer):
@@ -114,6 +113,11 @@ class ScoringRequestSerializer(serializers.Serializer):
     exam_ids = serializers.ListField(child=IdField(), min_length=1, max_length=10000)
 
 
+class ScoringAcceptedSerializer(serializers.Serializer):
+    job_id = serializers.IntegerField()
+    exam_ids = serializers.ListField(child=serializers.IntegerField())
+
+
 class ScoringJobSerializer(serializers.ModelSerializer):
     ensemble_id = serializers.IntegerField()
     percent = serializers.IntegerField()
@@ -152,9 +156,12 @@ class ResultListQuery(EnsembleQuery):
     status = serializers.ChoiceField(choices=ResultStatus.values, required=False)
 
 
+# The API's refusal keeps the wording its clients have always read.
+RESULTS_API = RESULTS.worded(RESOURCE_REFUSAL)
+
+
 class _ResultRoles:
-    permission_classes = [IsAuthenticated, HasRole]
-    allowed_roles = RESULT_ROLES
+    permission_classes = [IsAuthenticated, RESULTS_API.permission]
 
 
 def _ensemble(request) -> Ensemble | None:
@@ -202,7 +209,7 @@ class ExamResultList(_ResultRoles, generics.ListAPIView):
 class ExamResultDetail(_ResultRoles, APIView):
     @extend_schema(
         parameters=[EnsembleQuery],
-        responses={200: ExamAIStatusSerializer, 403: OpenApiTypes.OBJECT},
+        responses={200: ExamAIStatusSerializer, 403: DetailSerializer},
         description="An exam's AI status and result: θ per model, Θ, the decision at the "
         "ensemble's threshold, each scored image's probabilities with a signed heatmap "
         "address, and the images left out with the reason. Without a result yet, `status` "
@@ -237,19 +244,13 @@ class ExamResultDetail(_ResultRoles, APIView):
         return Response(ExamAIStatusSerializer(data).data)
 
 
-class ScoringSubmit(APIView):
-    permission_classes = [IsAuthenticated, HasRole]
-    allowed_roles = SCORE_ROLES
-
+class ScoringSubmit(_ResultRoles, APIView):
     @extend_schema(
         request=ScoringRequestSerializer,
         responses={
-            202: inline_serializer(
-                "ScoringAccepted",
-                {"job_id": serializers.IntegerField(), "exam_ids": serializers.ListField()},
-            ),
-            400: OpenApiTypes.OBJECT,
-            409: OpenApiTypes.OBJECT,
+            202: ScoringAcceptedSerializer,
+            400: DetailSerializer,
+            409: DetailSerializer,
         },
         description="Score one or more exams with the ensemble in service. Answers 202 with "
         "the scoring job (a job already at work on all of them is reused); 409 when no "

@@ -1,7 +1,6 @@
 """Pages of the clinician's area: the worklist, the exam report, sign-off, DICOM downloads,
 and the coordinators' list of disagreements."""
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -10,42 +9,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from annotation.forms import PatientFindForm
-from annotation.models import Center, Exam
+from annotation.models import Exam
 from annotation.patients.identity import IdentifierError
 from annotation.selectors import patient_find
 from base.access_log import access_log_record
 from base.models import AccessAction
-from base.roles import IDENTIFIER_ROLES, has_role, role_required
+from base.roles import COORDINATION, IDENTIFIERS, REPORT_REVIEW, RESULTS
 from inference import dicom_export, reports, selectors
+from inference.forms import PatientSearchForm, ReviewForm, WorklistFilterForm
 from inference.inference_jobs import NoModelInService
-from inference.models import Agreement, ClinicianReview, Ensemble, ResultStatus
-from inference.reports import DISAGREEMENT_ROLES, RESULT_ROLES, REVIEW_ROLES, SCORE_ROLES
-
-
-class WorklistFilterForm(forms.Form):
-    center = forms.ChoiceField(required=False)
-    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    patient = forms.IntegerField(required=False, widget=forms.HiddenInput)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        codes = Center.objects.values_list("code", flat=True)
-        self.fields["center"].choices = [("", "All"), *((code, code) for code in codes)]
-
-
-class ReviewForm(forms.Form):
-    agreement = forms.ChoiceField(choices=Agreement.choices, widget=forms.RadioSelect)
-    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    final_diagnosis = forms.ChoiceField(
-        required=False,
-        choices=[
-            ("", "Not known yet"),
-            *ClinicianReview._meta.get_field("final_diagnosis").choices,
-        ],
-        help_text="Once pathology or follow-up settles it.",
-    )
+from inference.models import Ensemble, ResultStatus
 
 
 def _worklist_page(request: HttpRequest, form: WorklistFilterForm, **extra) -> dict:
@@ -62,25 +35,25 @@ def _worklist_page(request: HttpRequest, form: WorklistFilterForm, **extra) -> d
         "page": page,
         "rows": reports.worklist_rows(page.object_list, viewer=request.user),
         "filters": filters,
-        "can_search": has_role(request.user, *IDENTIFIER_ROLES),
-        "search_form": PatientFindForm(),
+        "can_search": IDENTIFIERS.allows(request.user),
+        "search_form": PatientSearchForm(),
         **extra,
     }
 
 
 @require_GET
-@role_required(*RESULT_ROLES)
+@RESULTS.required
 def worklist(request: HttpRequest) -> HttpResponse:
     form = WorklistFilterForm(request.GET or None)
     return render(request, "inference/worklist.html", _worklist_page(request, form))
 
 
 @require_POST
-@role_required(*IDENTIFIER_ROLES)
+@IDENTIFIERS.required
 def worklist_search(request: HttpRequest) -> HttpResponse:
     """Find a patient's exams by hospital ID: the ID is hashed to the pseudonym, never kept,
     and the worklist is then filtered by the patient's row id, not the ID."""
-    search_form = PatientFindForm(request.POST)
+    search_form = PatientSearchForm(request.POST)
     if search_form.is_valid():
         patient = patient_find(hospital_id=search_form.cleaned_data["hospital_id"])
         access_log_record(
@@ -92,7 +65,7 @@ def worklist_search(request: HttpRequest) -> HttpResponse:
         if patient is not None:
             return redirect(f"{reverse('inference:worklist')}?patient={patient.pk}")
         context = _worklist_page(request, WorklistFilterForm(), not_found=True)
-        context["search_form"] = PatientFindForm()
+        context["search_form"] = PatientSearchForm()
         return render(request, "inference/worklist.html", context)
     context = _worklist_page(request, WorklistFilterForm())
     context["search_form"] = search_form
@@ -124,7 +97,7 @@ def _report(request: HttpRequest, pk: int) -> reports.ExamReport:
 
 def _report_context(request: HttpRequest, report: reports.ExamReport, **extra) -> dict:
     review = None
-    if report.result is not None and has_role(request.user, *REVIEW_ROLES):
+    if report.result is not None and REPORT_REVIEW.allows(request.user):
         review = reports.review_for(report.result, request.user)
     initial = (
         {
@@ -143,7 +116,7 @@ def _report_context(request: HttpRequest, report: reports.ExamReport, **extra) -
         "can_review": bool(
             report.result is not None
             and report.result.status == ResultStatus.SCORED
-            and has_role(request.user, *REVIEW_ROLES)
+            and REPORT_REVIEW.allows(request.user)
         ),
         "my_review": review,
         "review_form": ReviewForm(initial=initial),
@@ -155,14 +128,14 @@ def _report_context(request: HttpRequest, report: reports.ExamReport, **extra) -
 
 
 @require_GET
-@role_required(*RESULT_ROLES)
+@RESULTS.required
 def report(request: HttpRequest, pk: int) -> HttpResponse:
     exam_report = _report(request, pk)
     return render(request, "inference/report.html", _report_context(request, exam_report))
 
 
 @require_POST
-@role_required(*SCORE_ROLES)
+@RESULTS.required
 def report_score(request: HttpRequest, pk: int) -> HttpResponse:
     """Score now: a scoring job for this exam with the ensemble in service."""
     try:
@@ -177,7 +150,7 @@ def report_score(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(*REVIEW_ROLES)
+@REPORT_REVIEW.required
 def report_review(request: HttpRequest, pk: int) -> HttpResponse:
     """A clinician's agreement or disagreement with the in-service result, and later the
     final diagnosis."""
@@ -197,7 +170,7 @@ def report_review(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@role_required(*RESULT_ROLES)
+@RESULTS.required
 def report_dicom(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     """The result as a DICOM object for the archive: `heatmap` (secondary capture of one
     image's overlay, ?image= to choose), `sr` (Basic Text SR) or `pdf` (Encapsulated PDF)."""
@@ -228,7 +201,7 @@ def report_dicom(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
 
 
 @require_GET
-@role_required(*DISAGREEMENT_ROLES)
+@COORDINATION.required
 def disagreements(request: HttpRequest) -> HttpResponse:
     page = Paginator(reports.disagreement_list(viewer=request.user), 50).get_page(
         request.GET.get("page")

@@ -7,13 +7,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation.models import Exam
-from base.roles import Role, role_required
+from base.roles import COORDINATION
 from inference import registry, selectors, training
 from inference.forms import CheckpointForm, EnsembleForm, ScoreForm, TrainingForm
 from inference.inference_jobs import NoModelInService, inference_job_create
 from inference.models import Ensemble, ModelTask, ModelVersion, TrainingJob
-
-COORDINATION = (Role.COORDINATOR, Role.ADMINISTRATOR)
 
 
 def _registry_context(**forms) -> dict:
@@ -31,13 +29,13 @@ def _registry_context(**forms) -> dict:
 
 
 @require_GET
-@role_required(*COORDINATION)
+@COORDINATION.required
 def model_list(request: HttpRequest) -> HttpResponse:
     return render(request, "inference/model_list.html", _registry_context())
 
 
 @require_POST
-@role_required(*COORDINATION)
+@COORDINATION.required
 def training_start(request: HttpRequest) -> HttpResponse:
     form = TrainingForm(request.POST)
     if form.is_valid():
@@ -52,14 +50,14 @@ def training_start(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@role_required(*COORDINATION)
+@COORDINATION.required
 def training_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(TrainingJob.objects.select_related("result"), pk=pk)
     return render(request, "inference/training_detail.html", {"job": job})
 
 
 @require_POST
-@role_required(*COORDINATION)
+@COORDINATION.required
 def training_stop(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(TrainingJob, pk=pk)
     training.training_job_stop(job=job)
@@ -68,7 +66,7 @@ def training_stop(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(*COORDINATION)
+@COORDINATION.required
 def training_retry(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(TrainingJob, pk=pk)
     try:
@@ -79,7 +77,7 @@ def training_retry(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(*COORDINATION)
+@COORDINATION.required
 def ensemble_create(request: HttpRequest) -> HttpResponse:
     form = EnsembleForm(request.POST)
     if form.is_valid():
@@ -105,7 +103,7 @@ def ensemble_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@role_required(*COORDINATION)
+@COORDINATION.required
 def ensemble_in_service(request: HttpRequest, pk: int) -> HttpResponse:
     ensemble = get_object_or_404(Ensemble.objects.select_related("resnet", "darknet"), pk=pk)
     try:
@@ -118,7 +116,7 @@ def ensemble_in_service(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(*COORDINATION)
+@COORDINATION.required
 def version_in_service(request: HttpRequest, pk: int) -> HttpResponse:
     version = get_object_or_404(ModelVersion, pk=pk)
     try:
@@ -131,7 +129,7 @@ def version_in_service(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(*COORDINATION)
+@COORDINATION.required
 def version_retire(request: HttpRequest, pk: int) -> HttpResponse:
     version = get_object_or_404(ModelVersion, pk=pk)
     registry.version_retire(version=version)
@@ -140,7 +138,7 @@ def version_retire(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(*COORDINATION)
+@COORDINATION.required
 def checkpoint_upload(request: HttpRequest) -> HttpResponse:
     form = CheckpointForm(request.POST, request.FILES)
     if form.is_valid():
@@ -163,7 +161,7 @@ def checkpoint_upload(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@role_required(*COORDINATION)
+@COORDINATION.required
 def scoring_start(request: HttpRequest) -> HttpResponse:
     form = ScoreForm(request.POST)
     if not form.is_valid():

@@ -22,8 +22,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 
-from base.roles import has_role
-from base.session_guard import TWO_FACTOR_ROLES
+from base.roles import TWO_FACTOR
 
 PENDING_KEY = "two_factor_pending"
 PENDING_SECONDS = 5 * 60  # the password step is good for this long
@@ -95,7 +94,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
             form.add_error("code", "That code is not right, or it has expired.")
         context = {"form": form, "confirmed": True}
         context["verified"] = DEVICE_ID_SESSION_KEY in request.session
-        context["required"] = settings.TWO_FACTOR_REQUIRED and has_role(user, *TWO_FACTOR_ROLES)
+        context["required"] = settings.TWO_FACTOR_REQUIRED and TWO_FACTOR.allows(user)
         return render(request, "registration/two_factor.html", context)
     with transaction.atomic():
         device = TOTPDevice.objects.filter(user=user, confirmed=False).first()

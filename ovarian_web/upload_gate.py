@@ -27,23 +27,20 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
 from annotation.importing import clinical_csv
-from base.roles import IMPORT_ROLES, Role, has_role
+from base.roles import COORDINATION, Policy
 from ovarian_web.http_threads import UploadGate, wsgi_environ
 
 FORM_BYTES = 1024 * 1024  # room for a form's other fields and multipart framing
 
-# URL name -> (roles that may send a large body there, its cap; None: HTTP_MAX_UPLOAD_BYTES).
-UPLOAD_ROUTES: dict[str, tuple[tuple[Role, ...], int | None]] = {
-    "import-files": (IMPORT_ROLES, None),  # POST /api/imports/{id}/files/
-    "annotation:clinical_upload": (
-        (Role.COORDINATOR, Role.ADMINISTRATOR),
-        clinical_csv.MAX_FILE_BYTES + FORM_BYTES,
-    ),
-    "inference:checkpoint_upload": ((Role.COORDINATOR, Role.ADMINISTRATOR), None),
+# URL name -> (who may send a large body there, its cap; None: HTTP_MAX_UPLOAD_BYTES).
+UPLOAD_ROUTES: dict[str, tuple[Policy, int | None]] = {
+    "import-files": (COORDINATION, None),  # POST /api/imports/{id}/files/
+    "annotation:clinical_upload": (COORDINATION, clinical_csv.MAX_FILE_BYTES + FORM_BYTES),
+    "inference:checkpoint_upload": (COORDINATION, None),
 }
 
 
-def _route(scope: dict) -> tuple[tuple[Role, ...], int | None] | None:
+def _route(scope: dict) -> tuple[Policy, int | None] | None:
     root = scope.get("root_path", "")
     path = scope["path"][len(root) :] if root and scope["path"].startswith(root) else scope["path"]
     try:
@@ -91,10 +88,10 @@ class RoleUploadGate(UploadGate):
         found = _route(scope)
         if found is None:
             return None
-        roles, cap = found
+        policy, cap = found
         close_old_connections()  # as a request starts: a kept connection is checked first
         request = _request(scope)
         user = _session_user(request) or _api_user(request)
-        if user is None or not has_role(user, *roles):
+        if user is None or not policy.allows(user):
             return None
         return cap or self.upload_bytes

@@ -8,10 +8,10 @@ from annotation.models import AnnotationSet, DemoDataJob, Exam, Image, Patient
 from base.access_log import access_log_csv, access_log_entries, access_log_record
 from base.forms import AccessLogFilterForm
 from base.models import AccessAction
-from base.roles import IMAGE_ROLES, Role, role_required
+from base.roles import ADMINISTRATION, SIGNED_IN
 
 
-@role_required(*IMAGE_ROLES)
+@SIGNED_IN.required
 def home(request: HttpRequest) -> HttpResponse:
     counts = {
         "patients": Patient.objects.count(),
@@ -35,7 +35,7 @@ def _filtered_entries(request: HttpRequest):
 
 
 @require_GET
-@role_required(Role.ADMINISTRATOR)
+@ADMINISTRATION.required
 def access_log(request: HttpRequest) -> HttpResponse:
     form, entries = _filtered_entries(request)
     status = 400 if form.is_bound and not form.is_valid() else 200
@@ -51,7 +51,7 @@ def access_log(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@role_required(Role.ADMINISTRATOR)
+@ADMINISTRATION.required
 def access_log_export(request: HttpRequest) -> HttpResponse:
     """The filtered log as CSV; the export itself is logged."""
     form, entries = _filtered_entries(request)

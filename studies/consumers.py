@@ -1,7 +1,7 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from base.roles import Role, has_role
+from base.roles import COORDINATION
 from studies.reading.flow import progress_group
 
 
@@ -11,11 +11,7 @@ class ReaderStudyProgressConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        allowed = (
-            await database_sync_to_async(has_role)(user, Role.COORDINATOR, Role.ADMINISTRATOR)
-            if user
-            else False
-        )
+        allowed = await database_sync_to_async(COORDINATION.allows)(user) if user else False
         if not allowed:
             await self.close(code=4403)
             return

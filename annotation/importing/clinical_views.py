@@ -6,7 +6,7 @@ from django.shortcuts import render
 
 from annotation.importing.clinical import ClinicalImportError, clinical_csv_import
 from annotation.importing.clinical_csv import MAX_FILE_BYTES
-from base.roles import Role, role_required
+from base.roles import COORDINATION
 
 # A bad file can have an error on every row; the page shows this many, the count says the rest.
 ERRORS_SHOWN = 500
@@ -27,7 +27,7 @@ class ClinicalUploadForm(forms.Form):
         return upload
 
 
-@role_required(Role.COORDINATOR, Role.ADMINISTRATOR)
+@COORDINATION.required
 def clinical_upload(request: HttpRequest) -> HttpResponse:
     form = ClinicalUploadForm(request.POST or None, request.FILES or None)
     report = None

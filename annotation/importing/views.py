@@ -3,16 +3,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from annotation.models import Center, ImportJob
-from base.roles import IMPORT_ROLES, role_required
+from base.roles import COORDINATION
 
 
-@role_required(*IMPORT_ROLES)
+@COORDINATION.required
 def import_new(request: HttpRequest) -> HttpResponse:
     """Drag and drop files, folders or zip archives; the page drives the imports API."""
     return render(request, "annotation/import_new.html", {"centers": Center.objects.all()})
 
 
-@role_required(*IMPORT_ROLES)
+@COORDINATION.required
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ImportJob.objects.select_related("center", "created_by"), pk=pk)
     report = job.report_for(request.user)  # file paths for the uploader only

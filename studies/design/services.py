@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from annotation.models import Exam, Image
-from base.roles import Role, has_role
+from base.roles import READING
 from studies.models import (
     CLINICAL_DATA,
     MAX_WASHOUT_DAYS,
@@ -184,9 +184,7 @@ def _check(
         problems.append(f"exams without images cannot be read: {_named(imageless)}")
     if not readers:
         problems.append("choose at least one reader")
-    not_radiologists = [
-        user.get_username() for user in readers if not has_role(user, Role.RADIOLOGIST)
-    ]
+    not_radiologists = [user.get_username() for user in readers if not READING.allows(user)]
     if not_radiologists:
         problems.append(f"readers must be radiologists: {', '.join(not_radiologists)}")
     if problems:

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
-from base.roles import Role, role_required
+from base.roles import COORDINATION
 from studies.design.forms import ReaderExperienceForm, ReaderStudyForm
 from studies.design.services import (
     ReaderStudyError,
@@ -21,8 +21,6 @@ from studies.design.services import (
 from studies.models import Arm, ReaderStudy
 from studies.reading.progress import study_progress
 
-COORDINATION = (Role.COORDINATOR, Role.ADMINISTRATOR)
-
 
 def _results_url(study: ReaderStudy) -> str | None:
     """The results page, once the results area provides it."""
@@ -32,7 +30,7 @@ def _results_url(study: ReaderStudy) -> str | None:
         return None
 
 
-@role_required(*COORDINATION)
+@COORDINATION.required
 def study_list(request: HttpRequest) -> HttpResponse:
     studies = ReaderStudy.objects.order_by("-created_at")
     rows = []
@@ -52,7 +50,7 @@ def _form_page(request: HttpRequest, form: ReaderStudyForm, study: ReaderStudy |
     )
 
 
-@role_required(*COORDINATION)
+@COORDINATION.required
 def study_create(request: HttpRequest) -> HttpResponse:
     form = ReaderStudyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -68,7 +66,7 @@ def study_create(request: HttpRequest) -> HttpResponse:
     return _form_page(request, form, None)
 
 
-@role_required(*COORDINATION)
+@COORDINATION.required
 def study_edit(request: HttpRequest, pk: int) -> HttpResponse:
     study = get_object_or_404(ReaderStudy, pk=pk)
     form = ReaderStudyForm.for_study(study, request.POST or None)
@@ -83,7 +81,7 @@ def study_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _form_page(request, form, study)
 
 
-@role_required(*COORDINATION)
+@COORDINATION.required
 def study_detail(request: HttpRequest, pk: int) -> HttpResponse:
     study = get_object_or_404(ReaderStudy, pk=pk)
     progress = study_progress(study)
@@ -123,7 +121,7 @@ def study_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(*COORDINATION)
+@COORDINATION.required
 def study_open(request: HttpRequest, pk: int) -> HttpResponse:
     study = get_object_or_404(ReaderStudy, pk=pk)
     try:
@@ -136,7 +134,7 @@ def study_open(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(*COORDINATION)
+@COORDINATION.required
 def study_close(request: HttpRequest, pk: int) -> HttpResponse:
     study = get_object_or_404(ReaderStudy, pk=pk)
     try:
@@ -149,7 +147,7 @@ def study_close(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(*COORDINATION)
+@COORDINATION.required
 def study_reader_edit(request: HttpRequest, pk: int, reader_id: int) -> HttpResponse:
     study = get_object_or_404(ReaderStudy, pk=pk)
     participant = get_object_or_404(study.readers.select_related("reader"), reader_id=reader_id)

@@ -5,7 +5,7 @@ objects(base): the objects this area's rows need, made from the shared ones in `
 """
 
 from base.roles import Role
-from inference.heatmap_links import HEATMAP_SALT
+from inference.heatmap_links import heatmap_token
 from inference.models import Architecture, ImageExclusion, ModelTask, TrainingJob
 from tests.inference_tests.factories import exam_result_make, model_version_make
 
@@ -15,11 +15,8 @@ OBJECT_SCOPED = "object-scoped"  # as in test_permissions: 404 is allowed for th
 
 
 def _heatmap_token(objects):
-    from django.core import signing
-
     # An address is bound to the viewer it was handed to: here the set's radiologist.
-    value = [objects["prediction"].pk, objects["member"].pk]
-    return {"token": signing.dumps(value, salt=HEATMAP_SALT)}
+    return {"token": heatmap_token(objects["prediction"].pk, viewer_id=objects["member"].pk)}
 
 
 COORDINATION = (CO, A)

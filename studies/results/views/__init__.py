@@ -18,14 +18,13 @@ from studies.results.views.api import (
     imported_study_results_table_api,
     reader_study_results_api,
 )
-from studies.results.views.common import COORDINATION, DOWNLOADS
+from studies.results.views.common import DOWNLOADS
 from studies.results.views.downloads import designed_results_download, imported_results_download
 from studies.results.views.pages import designed_results, imported_list, imported_results, planning
 from studies.results.views.tables import COLUMNS, METRIC_LABELS, SUBGROUPINGS, TESTS
 
 __all__ = [
     "COLUMNS",
-    "COORDINATION",
     "DOWNLOADS",
     "ERROR",
     "METRIC_LABELS",

@@ -8,16 +8,16 @@ from django.db.models import Count
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes, renderer_classes
-from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from base.api_responses import DetailSerializer
 from base.csv_cells import csv_writer
 from base.query_params import query_params
-from base.roles import Role, has_role
+from base.roles import COORDINATION
 from studies.models import ImportedReaderStudy, ReaderStudy
 from studies.reading.progress import study_revisions
 from studies.results import (
@@ -26,15 +26,18 @@ from studies.results import (
     reader_study_results,
     source_results,
 )
+from studies.results.serializers import (
+    ImportedReaderStudySerializer,
+    ReaderStudyResultsSerializer,
+    StudyResultsSerializer,
+)
 from studies.results.views.common import _designed_source, _imported_source
 from studies.results.views.downloads import _download
 
-
-class IsStudyCoordinator(BasePermission):
-    message = "Reader-study results are for study coordinators and administrators."
-
-    def has_permission(self, request, view) -> bool:
-        return has_role(request.user, Role.COORDINATOR, Role.ADMINISTRATOR)
+# The refusal its clients read.
+RESULTS_READING = COORDINATION.worded(
+    "Reader-study results are for study coordinators and administrators."
+)
 
 
 class ResultOptionsQuery(serializers.Serializer):
@@ -50,14 +53,14 @@ class ResultOptionsQuery(serializers.Serializer):
 
 @extend_schema(
     parameters=[ResultOptionsQuery],
-    responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+    responses={200: ReaderStudyResultsSerializer, 400: DetailSerializer},
     description=(
         "The results document of an imported reader study (the same JSON as "
         "`manage.py reader_study_results NAME --json`): `readers`, `pooled` and `mrmc`."
     ),
 )
 @api_view(["GET"])
-@permission_classes([IsStudyCoordinator])
+@permission_classes([RESULTS_READING.permission])
 def reader_study_results_api(request, name: str):
     options = query_params(request, ResultOptionsQuery)
     study = get_object_or_404(ImportedReaderStudy, name=name)
@@ -84,26 +87,15 @@ class CsvRenderer(BaseRenderer):
 
 
 OPTIONS = [ResultOptionsQuery]
-ERROR = inline_serializer("ResultsError", {"detail": serializers.CharField()})
+ERROR = DetailSerializer
 
 
 @extend_schema(
-    responses=inline_serializer(
-        "ImportedReaderStudy",
-        {
-            "id": serializers.IntegerField(),
-            "name": serializers.CharField(),
-            "reference_modality": serializers.CharField(),
-            "readings": serializers.IntegerField(),
-            "created_at": serializers.DateTimeField(),
-            "results": serializers.CharField(),
-        },
-        many=True,
-    ),
+    responses=ImportedReaderStudySerializer(many=True),
     description="The imported reader studies, each with the address of its results document.",
 )
 @api_view(["GET"])
-@permission_classes([IsStudyCoordinator])
+@permission_classes([RESULTS_READING.permission])
 def imported_study_list_api(request):
     studies = ImportedReaderStudy.objects.annotate(reading_count=Count("readings")).order_by("name")
     return Response(
@@ -143,7 +135,7 @@ def _document_schema(operation_id: str):
     return extend_schema(
         operation_id=operation_id,
         parameters=OPTIONS,
-        responses={200: OpenApiTypes.OBJECT, 400: ERROR},
+        responses={200: StudyResultsSerializer, 400: ERROR},
         description=(
             "The full results document (docs/reader_study_results.md): `study`, `readers` "
             "(with intervals and counts), `pooled`, `ai` (the AI alone, or null), `roc`, "
@@ -181,14 +173,14 @@ def _readings_schema(operation_id: str):
 
 @_document_schema("imported_study_results")
 @api_view(["GET"])
-@permission_classes([IsStudyCoordinator])
+@permission_classes([RESULTS_READING.permission])
 def imported_study_results_api(request, pk: int):
     return _api_document(_imported_source, request, pk)
 
 
 @_table_schema("imported_study_results_table")
 @api_view(["GET"])
-@permission_classes([IsStudyCoordinator])
+@permission_classes([RESULTS_READING.permission])
 @renderer_classes([JSONRenderer, CsvRenderer])
 def imported_study_results_table_api(request, pk: int):
     return _api_csv(_imported_source, request, pk, "table")
@@ -196,7 +188,7 @@ def imported_study_results_table_api(request, pk: int):
 
 @_readings_schema("imported_study_readings")
 @api_view(["GET"])
-@permission_classes([IsStudyCoordinator])
+@permission_classes([RESULTS_READING.permission])
 @renderer_classes([JSONRenderer, CsvRenderer])
 def imported_study_readings_api(request, pk: int):
     return _api_csv(_imported_source, request, pk, "readings")
@@ -204,7 +196,7 @@ def imported_study_readings_api(request, pk: int):
 
 @_document_schema("designed_study_results")
 @api_view(["GET"])
-@permission_classes([IsStudyCoordinator])
+@permission_classes([RESULTS_READING.permission])
 def designed_study_results_api(request, pk: int):
     response = _api_document(_designed_source, request, pk)
     if response.status_code == 200:
@@ -214,7 +206,7 @@ def designed_study_results_api(request, pk: int):
 
 @_table_schema("designed_study_results_table")
 @api_view(["GET"])
-@permission_classes([IsStudyCoordinator])
+@permission_classes([RESULTS_READING.permission])
 @renderer_classes([JSONRenderer, CsvRenderer])
 def designed_study_results_table_api(request, pk: int):
     return _api_csv(_designed_source, request, pk, "table")
@@ -222,7 +214,7 @@ def designed_study_results_table_api(request, pk: int):
 
 @_readings_schema("designed_study_readings")
 @api_view(["GET"])
-@permission_classes([IsStudyCoordinator])
+@permission_classes([RESULTS_READING.permission])
 @renderer_classes([JSONRenderer, CsvRenderer])
 def designed_study_readings_api(request, pk: int):
     return _api_csv(_designed_source, request, pk, "readings")

@@ -6,12 +6,10 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 
-from base.roles import Role
 from studies.models import ImportedReaderStudy
 from studies.results import COVARIANCES
 from studies.results.sources import ResultSource, imported_study_source
 
-COORDINATION = (Role.COORDINATOR, Role.ADMINISTRATOR)
 DOWNLOADS = ("table", "document", "readings")
 
 

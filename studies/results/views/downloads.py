@@ -11,14 +11,13 @@ from django.utils.text import slugify
 
 from base.access_log import access_log_record
 from base.models import AccessAction
-from base.roles import role_required
+from base.roles import COORDINATION
 from studies.models import ReaderStudy
 from studies.reading.progress import study_revisions
 from studies.results import ReaderStudyResultsError, readings_csv, results_table_csv, source_results
 from studies.results.revisions import revisions_csv
 from studies.results.sources import ResultSource
 from studies.results.views.common import (
-    COORDINATION,
     DOWNLOADS,
     _designed_source,
     _imported_source,
@@ -46,7 +45,7 @@ def _download(source: ResultSource, what: str, covariance: str, complete_only: b
 
 
 def _download_view(loader: Callable[[int], tuple[Any, ResultSource]]):
-    @role_required(*COORDINATION)
+    @COORDINATION.required
     def view(request: HttpRequest, pk: int, what: str) -> HttpResponse:
         if what not in DOWNLOADS:
             raise Http404(f"one of {', '.join(DOWNLOADS)}")
@@ -70,7 +69,7 @@ imported_results_download = _download_view(_imported_source)
 _designed_download = _download_view(_designed_source)
 
 
-@role_required(*COORDINATION)
+@COORDINATION.required
 def designed_results_download(request: HttpRequest, pk: int, what: str) -> HttpResponse:
     """The downloads of any study, and for a designed one `revisions`: the answers changed
     by going back (CSV)."""

@@ -10,14 +10,13 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 
-from base.roles import role_required
+from base.roles import COORDINATION
 from studies.models import ImportedReaderStudy
 from studies.reading.progress import study_revisions
 from studies.results import COVARIANCES, DECISION_METRICS, ReaderStudyResultsError, source_results
 from studies.results.planning import READERS, PlanningError, PlanningForm, pilot_from_form, plan
 from studies.results.sources import ResultSource
 from studies.results.views.common import (
-    COORDINATION,
     DOWNLOADS,
     _designed_source,
     _imported_source,
@@ -26,7 +25,7 @@ from studies.results.views.common import (
 from studies.results.views.tables import COLUMNS, _mrmc, _subgroup_table, _table
 
 
-@role_required(*COORDINATION)
+@COORDINATION.required
 def imported_list(request: HttpRequest) -> HttpResponse:
     studies = ImportedReaderStudy.objects.annotate(
         reading_count=Count("readings"),
@@ -89,7 +88,7 @@ def _results_page(
     return render(request, "studies/results.html", context)
 
 
-@role_required(*COORDINATION)
+@COORDINATION.required
 def imported_results(request: HttpRequest, pk: int) -> HttpResponse:
     _, source = _imported_source(pk)
     return _results_page(
@@ -101,7 +100,7 @@ def imported_results(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@role_required(*COORDINATION)
+@COORDINATION.required
 def designed_results(request: HttpRequest, pk: int) -> HttpResponse:
     study, source = _designed_source(pk)
     try:  # the design area's page of the study
@@ -121,7 +120,7 @@ def designed_results(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@role_required(*COORDINATION)
+@COORDINATION.required
 def planning(request: HttpRequest) -> HttpResponse:
     """Readers and cases for a given power, from a pilot study (a GET form: bookmarkable)."""
     form = PlanningForm(request.GET or None)
