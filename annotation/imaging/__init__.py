@@ -1,1 +1,2 @@
-"""Images: DICOM decoding, the scan-area crop, preparing stored images and signed links to them."""
+"""Images: DICOM decoding, the scan-area crop and letterbox, preparing stored images, and the
+one signed-link scheme for stored files."""
