@@ -11,8 +11,6 @@
   const ANSWERS = REQUIRED.concat(["cannot_determine", "cannot_determine_reason"]);
   const NAMES = { adnexal: "adnexal image", lesion: "lesion", ascites: "ascites", blood_flow: "blood flow", dimension: "2D/3D" };
   const SAVE_DELAY_MS = 300, ACTIVE_WINDOW_MS = 30000, ACTIVE_FLUSH_S = 10, LEASE_REFRESH_S = 120;
-  const LINK_MARGIN_MS = 60000;  // a payload's image links are renewed this long before they expire
-  // (or half way, for links shorter than twice that)
 
   const $ = function (id) { return document.getElementById(id); };
   const statusLine = $("status"), reasonBox = $("reason-box"), reason = $("cannot-determine-reason");
@@ -20,6 +18,8 @@
   const questions = {};
   document.querySelectorAll("#questions .answer").forEach(function (row) { questions[row.dataset.field] = row; });
 
+  const core = OvaReading.create(page, { statusLine: statusLine, questions: questions });
+  const call = core.call, write = core.write, problem = core.problem, say = core.say;
   const viewer = OvaViewer.create($("labelling-viewer"), { onChange: readout });
 
   let current = null;    // {label, image} on screen
@@ -29,48 +29,7 @@
   let busy = false;      // a submit, a move or a flag in flight: keys that move wait
   let finished = false;
   const pending = {};    // label id -> {answers: {...}, seconds: n} not yet saved
-  let saveTimer = null, writes = Promise.resolve();
-  let lastInteraction = Date.now(), ticks = 0;
-
-  // ---- requests ----
-  function csrf() {
-    const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
-  let inFlight = 0;
-  function counted(delta) { inFlight += delta; page.dataset.requests = inFlight; }
-  function call(method, path, body, keepalive) {
-    counted(1);
-    return fetch(api + path, {
-      method: method,
-      credentials: "same-origin",
-      keepalive: !!keepalive,
-      headers: Object.assign({ "X-CSRFToken": csrf(), Accept: "application/json" }, body ? { "Content-Type": "application/json" } : {}),
-      body: body ? JSON.stringify(body) : undefined,
-    }).then(function (response) {
-      const date = Date.parse(response.headers.get("Date") || "");  // the server's clock
-      if (response.status === 204) return { ok: true, status: 204, data: null, date: date };
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        return { ok: response.ok, status: response.status, data: data, date: date };
-      });
-    }, function () {
-      return { ok: false, status: 0, data: { detail: "network error: the server could not be reached" } };
-    }).finally(function () { counted(-1); });
-  }
-  // Writes go one after another, so a late autosave never lands after a submit.
-  function write(fn) {
-    const result = writes.then(fn);
-    writes = result.catch(function () {});
-    return result;
-  }
-  function problem(result) {
-    const detail = (result.data && result.data.detail) || "error " + result.status;
-    return result.status === 0 ? detail : "Not saved (" + result.status + "): " + detail;
-  }
-  function say(text, kind) {
-    statusLine.textContent = text || "";
-    statusLine.className = "status" + (kind ? " " + kind : "");
-  }
+  let saveTimer = null;
 
   // ---- autosave: answers as they are made, and the active reading time ----
   function pendingFor(id) { return pending[id] || (pending[id] = { answers: {}, seconds: 0 }); }
@@ -106,34 +65,23 @@
     saveTimer = setTimeout(function () { saveTimer = null; if (current) flush(current.label.id); }, SAVE_DELAY_MS);
   }
 
-  function interacted() { lastInteraction = Date.now(); }
-  ["keydown", "mousedown", "mousemove", "wheel"].forEach(function (type) {
-    document.addEventListener(type, interacted, { passive: true, capture: true });
+  OvaReading.activity({
+    windowMs: ACTIVE_WINDOW_MS,
+    tick: function (active, ticks) {
+      if (current && active) pendingFor(current.label.id).seconds += 1;
+      if (ticks % ACTIVE_FLUSH_S === 0 && !saveTimer) Object.keys(pending).forEach(function (id) { flush(Number(id)); });
+      if (ticks % LEASE_REFRESH_S === 0) refreshLeases();
+      [current, upcomingItem, returnTo].forEach(renewLinks);
+    },
   });
-  setInterval(function () {
-    ticks += 1;
-    if (current && document.visibilityState === "visible" && Date.now() - lastInteraction < ACTIVE_WINDOW_MS) {
-      pendingFor(current.label.id).seconds += 1;
-    }
-    if (ticks % ACTIVE_FLUSH_S === 0 && !saveTimer) Object.keys(pending).forEach(function (id) { flush(Number(id)); });
-    if (ticks % LEASE_REFRESH_S === 0) refreshLeases();
-    [current, upcomingItem, returnTo].forEach(renewLinks);
-  }, 1000);
-  window.addEventListener("pagehide", function () { flushAll(true); });
-  document.addEventListener("visibilitychange", function () { if (document.visibilityState === "hidden") flushAll(true); });
+  OvaReading.onLeave(function () { flushAll(true); });
 
   // ---- what is on screen ----
   function readout(info) {
-    const parts = [Math.round(info.zoom * 100) + "%", "W " + info.window + " L " + info.level];
-    if (info.frames > 1) parts.push("frame " + (info.frame + 1) + "/" + info.frames + (info.playing ? " ▶" : ""));
-    if (info.calliper) parts.push("calliper: click two points");
-    $("viewer-readout").textContent = parts.join(" · ");
+    OvaReading.readout(info, $("viewer-readout"), $("measure"));
     const banner = $("peek-banner");
     banner.hidden = !info.peeking;
     if (info.peeking) banner.textContent = "Exam image " + info.image.id + " (a look only) · Esc returns";
-    const measure = $("measure");
-    measure.hidden = !info.measurement;
-    measure.textContent = info.measurement ? info.measurement.text : "";
   }
   function valueText(field, value) {
     if (field === "dimension") return value ? value.toUpperCase() : "—";
@@ -169,14 +117,9 @@
   function progress(value) {
     if (!value) return;
     $("progress-text").textContent = value.done + " / " + value.quota;
-    const bar = $("progress-bar");
-    bar.setAttribute("aria-valuenow", value.done);
-    bar.setAttribute("aria-valuemax", value.quota);
-    bar.querySelector(".bar").style.width = (value.quota ? Math.min(100, 100 * value.done / value.quota) : 100) + "%";
+    core.progressBar(value.done, value.quota);
   }
-  function clearMissing() {
-    Object.keys(questions).forEach(function (field) { questions[field].classList.remove("missing"); });
-  }
+  const clearMissing = core.clearMissing;
   function show(item) {
     current = item;
     finished = false;
@@ -197,12 +140,7 @@
   }
 
   // ---- image links: signed, valid for minutes; renewed while an image is held ----
-  function renewAt(image, serverNow) {
-    // A link is /files/<expires>/<signature>/<name>: its time left, by the server's clock.
-    const expires = Number(((image && image.frames[0]) || "").split("/")[2]);
-    const left = expires && serverNow ? expires * 1000 - serverNow : 2 * LINK_MARGIN_MS;
-    return Date.now() + Math.max(left - LINK_MARGIN_MS, left / 2);
-  }
+  const renewAt = OvaReading.renewAt;
   function payloadItem(data, result) {
     return { label: data.label, image: data.image, renewAt: renewAt(data.image, result.date) };
   }
@@ -290,9 +228,7 @@
     return REQUIRED.filter(function (field) { return label[field] === null || label[field] === undefined || label[field] === ""; });
   }
   function markMissing(fields) {
-    clearMissing();
-    fields.forEach(function (field) { if (questions[field]) questions[field].classList.add("missing"); });
-    say("Missing: " + fields.map(function (f) { return NAMES[f] || f; }).join(", ") + ". Answer them or press X (cannot be determined).", "error");
+    core.markMissing(fields, NAMES, ". Answer them or press X (cannot be determined).");
   }
 
   function submit() {
@@ -382,29 +318,24 @@
 
   // ---- keys ----
   reason.addEventListener("input", function () { change("cannot_determine_reason", reason.value); });
-  document.addEventListener("keydown", function (event) {
-    if (flagDialog.open) return;  // the dialog's own Enter and Esc
-    const target = event.target;
-    if (target === reason) {
-      if (event.key === "Escape") { event.preventDefault(); reason.blur(); }
-      else if (event.key === "Enter") { event.preventDefault(); reason.blur(); submit(); }
-      return;
-    }
-    if (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT") return;
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
-    const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
-    if (event.repeat && (key === "Enter" || key === "Backspace" || key === "g")) { event.preventDefault(); return; }
-    let handled = true;
-    if (YES_NO[key] && current) cycleYesNo(YES_NO[key]);
-    else if (key === "d" && current) cycleDimension();
-    else if (key === "x" && current) { event.preventDefault(); toggleCannotDetermine(); }
-    else if (key === "g") flag();
-    else if (key === "Enter") submit();
-    else if (key === "Backspace") back();
-    else if (viewer.handleKey(event)) handled = true;
-    else if (key === "Escape" && returnTo && !busy) returnWithoutChanges();
-    else handled = false;
-    if (handled) event.preventDefault();
+  OvaReading.keys({
+    paused: function () { return flagDialog.open; },  // the dialog's own Enter and Esc
+    textBox: function () { return reason; },
+    submit: submit,
+    noRepeat: ["Enter", "Backspace", "g"],
+    onKey: function (key, event) {
+      let handled = true;
+      if (YES_NO[key] && current) cycleYesNo(YES_NO[key]);
+      else if (key === "d" && current) cycleDimension();
+      else if (key === "x" && current) { event.preventDefault(); toggleCannotDetermine(); }
+      else if (key === "g") flag();
+      else if (key === "Enter") submit();
+      else if (key === "Backspace") back();
+      else if (viewer.handleKey(event)) handled = true;
+      else if (key === "Escape" && returnTo && !busy) returnWithoutChanges();
+      else handled = false;
+      return handled;
+    },
   });
   window.addEventListener("beforeunload", function () { flushAll(true); });
 

@@ -20,6 +20,8 @@
   const questions = {};
   document.querySelectorAll("#questions .answer").forEach(function (row) { questions[row.dataset.field] = row; });
 
+  const core = OvaReading.create(page, { statusLine: statusLine, questions: questions });
+  const call = core.call, write = core.write, problem = core.problem, say = core.say;
   const viewer = OvaViewer.create($("reading-viewer"), { onChange: onViewer, fitKeys: ["f"] });
   const stage = $("reading-viewer").querySelector(".viewer-stage");
   const mainImg = $("reading-image");
@@ -37,50 +39,8 @@
   let busy = false, finished = false;
   let imageIndex = 0;
   let pending = { answers: {}, seconds: 0 };
-  let saveTimer = null, writes = Promise.resolve();
-  let lastInteraction = Date.now(), ticks = 0;
+  let saveTimer = null;
   let typed = "", typedAt = 0;
-
-  // ---- requests ----
-  function csrf() {
-    const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
-  let inFlight = 0, clockSkew = 0;
-  function counted(delta) { inFlight += delta; page.dataset.requests = inFlight; }
-  function call(method, path, body, keepalive) {
-    counted(1);
-    return fetch(api + path, {
-      method: method,
-      credentials: "same-origin",
-      keepalive: !!keepalive,
-      headers: Object.assign({ "X-CSRFToken": csrf(), Accept: "application/json" }, body ? { "Content-Type": "application/json" } : {}),
-      body: body ? JSON.stringify(body) : undefined,
-    }).then(function (response) {
-      const date = Date.parse(response.headers.get("Date") || "");
-      if (date) clockSkew = Date.now() - date;  // link expiry times are on the server's clock
-      if (response.status === 204) return { ok: true, status: 204, data: null };
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        return { ok: response.ok, status: response.status, data: data };
-      });
-    }, function () {
-      return { ok: false, status: 0, data: { detail: "network error: the server could not be reached" } };
-    }).finally(function () { counted(-1); });
-  }
-  function write(fn) {  // writes in order: a late autosave never lands after a submit
-    const result = writes.then(fn);
-    writes = result.catch(function () {});
-    return result;
-  }
-  function problem(result) {
-    let detail = (result.data && result.data.detail) || "error " + result.status;
-    if (typeof detail !== "string") detail = JSON.stringify(detail);
-    return result.status === 0 ? detail : "Not saved (" + result.status + "): " + detail;
-  }
-  function say(text, kind) {
-    statusLine.textContent = text || "";
-    statusLine.className = "status" + (kind ? " " + kind : "");
-  }
 
   // ---- autosave: draft answers and the active (focused) time ----
   function flush(keepalive) {
@@ -108,29 +68,20 @@
     clearTimeout(saveTimer);
     saveTimer = setTimeout(function () { flush(); }, SAVE_DELAY_MS);
   }
-  function interacted() { lastInteraction = Date.now(); }
-  ["keydown", "mousedown", "mousemove", "wheel"].forEach(function (type) {
-    document.addEventListener(type, interacted, { passive: true, capture: true });
+  OvaReading.activity({
+    windowMs: ACTIVE_WINDOW_MS,
+    needsFocus: true,
+    tick: function (active, ticks) {
+      if (current && !finished && active) pending.seconds += 1;
+      if (ticks % ACTIVE_FLUSH_S === 0 && !saveTimer && !busy) flush();
+      renewLinks();
+    },
   });
-  setInterval(function () {
-    ticks += 1;
-    if (current && !finished && document.visibilityState === "visible" && document.hasFocus() &&
-        Date.now() - lastInteraction < ACTIVE_WINDOW_MS) {
-      pending.seconds += 1;
-    }
-    if (ticks % ACTIVE_FLUSH_S === 0 && !saveTimer && !busy) flush();
-    renewLinks();
-  }, 1000);
 
   // ---- image and heatmap links: signed, valid for minutes; renewed while a case is open ----
-  const LINK_MARGIN_MS = 60000;
   let renewing = false;
-  function renewAt(images) {
-    // A file link is /files/<expires>/<signature>/<name>; a heatmap address outlives it.
-    // Renewed a minute before it expires, or half way for links shorter than two minutes.
-    const expires = Number(((images && images.frames[0]) || "").split("/")[2]);
-    const left = expires ? expires * 1000 + clockSkew - Date.now() : 2 * LINK_MARGIN_MS;
-    return Date.now() + Math.max(left - LINK_MARGIN_MS, left / 2);
+  function renewAt(images) {  // a heatmap address outlives the image links
+    return OvaReading.renewAt(images, core.serverNow());
   }
   function renewLinks() {
     const held = current;
@@ -146,8 +97,7 @@
       held.renewAt = renewAt(held.case.images);
     });
   }
-  window.addEventListener("pagehide", function () { flush(true); });
-  document.addEventListener("visibilitychange", function () { if (document.visibilityState === "hidden") flush(true); });
+  OvaReading.onLeave(function () { flush(true); });
 
   // ---- what is on screen ----
   function images() {
@@ -160,13 +110,7 @@
     return ai.images.find(function (entry) { return entry.image_id === Number(imageId); }) || null;
   }
   function onViewer(info) {
-    const parts = [Math.round(info.zoom * 100) + "%", "W " + info.window + " L " + info.level];
-    if (info.frames > 1) parts.push("frame " + (info.frame + 1) + "/" + info.frames + (info.playing ? " ▶" : ""));
-    if (info.calliper) parts.push("calliper: click two points");
-    $("viewer-readout").textContent = parts.join(" · ");
-    const measure = $("measure");
-    measure.hidden = !info.measurement;
-    measure.textContent = info.measurement ? info.measurement.text : "";
+    OvaReading.readout(info, $("viewer-readout"), $("measure"));
     const all = images();
     if (all.length) {
       imageIndex = info.peeking ? info.peekIndex + 1 : 0;
@@ -265,12 +209,9 @@
   function progress(value) {
     if (!value) return;
     $("progress-text").textContent = value.done + " / " + value.total + (value.practice_total ? " · practice " + value.practice_done + "/" + value.practice_total : "");
-    const bar = $("progress-bar");
-    bar.setAttribute("aria-valuenow", value.done);
-    bar.setAttribute("aria-valuemax", value.total);
-    bar.querySelector(".bar").style.width = (value.total ? Math.min(100, 100 * value.done / value.total) : 100) + "%";
+    core.progressBar(value.done, value.total);
   }
-  function clearMissing() { Object.keys(questions).forEach(function (f) { questions[f].classList.remove("missing"); }); }
+  const clearMissing = core.clearMissing;
   function showImage(index) {
     const all = images();
     if (!all.length) return;
@@ -358,11 +299,7 @@
     const required = ["malignant", "confidence"].concat(askOrads ? ["orads"] : []);
     return required.filter(function (field) { return reading[field] === null || reading[field] === undefined; });
   }
-  function markMissing(fields) {
-    clearMissing();
-    fields.forEach(function (field) { if (questions[field]) questions[field].classList.add("missing"); });
-    say("Missing: " + fields.map(function (f) { return NAMES[f] || f; }).join(", ") + ".", "error");
-  }
+  function markMissing(fields) { core.markMissing(fields, NAMES); }
   function submit() {
     if (busy || finished || !current) return;
     if (current.reading.answered_at && !returnTo) { busy = true; next().finally(function () { busy = false; }); return; }
@@ -410,34 +347,28 @@
   if (comment) {
     comment.addEventListener("input", function () { change("comment", comment.value); });
   }
-  document.addEventListener("keydown", function (event) {
-    const target = event.target;
-    if (comment && target === comment) {
-      if (event.key === "Escape") { event.preventDefault(); comment.blur(); }
-      else if (event.key === "Enter") { event.preventDefault(); comment.blur(); submit(); }
-      return;
-    }
-    if (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT") return;
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
-    const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
-    if (event.repeat && (key === "Enter" || key === "Backspace")) { event.preventDefault(); return; }
-    let handled = true;
-    if (key === "Enter") submit();
-    else if (key === "Backspace") back();
-    else if (!current) handled = viewer.handleKey(event);
-    else if (key === "y") change("malignant", true);
-    else if (key === "n") change("malignant", false);
-    else if (/^[0-9]$/.test(key)) typeDigit(key);
-    else if (key === "ArrowUp") nudge(event.shiftKey ? 1 : 5);
-    else if (key === "ArrowDown") nudge(event.shiftKey ? -1 : -5);
-    else if (key === "o" && askOrads) cycleOrads();
-    else if (key === "c" && comment) { comment.focus(); comment.select(); }
-    else if (key === "h" && aided) { heatmapOn = !heatmapOn; drawAi(viewer.info()); }
-    else if (key === "PageDown") showImage(imageIndex + 1);
-    else if (key === "PageUp") showImage(imageIndex - 1);
-    else if (key === "Escape" && returnTo && !busy) { if (!viewer.handleKey(event)) { busy = true; next().finally(function () { busy = false; say("Back where you were.", ""); }); } }
-    else handled = viewer.handleKey(event);
-    if (handled) event.preventDefault();
+  OvaReading.keys({
+    textBox: function () { return comment; },
+    submit: submit,
+    onKey: function (key, event) {
+      let handled = true;
+      if (key === "Enter") submit();
+      else if (key === "Backspace") back();
+      else if (!current) handled = viewer.handleKey(event);
+      else if (key === "y") change("malignant", true);
+      else if (key === "n") change("malignant", false);
+      else if (/^[0-9]$/.test(key)) typeDigit(key);
+      else if (key === "ArrowUp") nudge(event.shiftKey ? 1 : 5);
+      else if (key === "ArrowDown") nudge(event.shiftKey ? -1 : -5);
+      else if (key === "o" && askOrads) cycleOrads();
+      else if (key === "c" && comment) { comment.focus(); comment.select(); }
+      else if (key === "h" && aided) { heatmapOn = !heatmapOn; drawAi(viewer.info()); }
+      else if (key === "PageDown") showImage(imageIndex + 1);
+      else if (key === "PageUp") showImage(imageIndex - 1);
+      else if (key === "Escape" && returnTo && !busy) { if (!viewer.handleKey(event)) { busy = true; next().finally(function () { busy = false; say("Back where you were.", ""); }); } }
+      else handled = viewer.handleKey(event);
+      return handled;
+    },
   });
 
   start();
