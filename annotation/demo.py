@@ -11,7 +11,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
 
 from annotation import services
 from annotation.demo_labels import demo_labels_load
@@ -20,7 +19,7 @@ from annotation.importing.jobs import import_job_execute
 from annotation.models import DemoDataJob, ImportJob, ImportSource
 from annotation.signals import demo_data_loaded
 from annotation.synthetic import generate_dataset
-from base.jobs import ProgressReporter, job_claim, job_fail, job_finish, job_retry
+from base.jobs import ProgressReporter, job_claim, job_enqueue, job_fail, job_finish, job_retry
 
 Progress = Callable[[int, int], None]
 
@@ -88,20 +87,15 @@ def demo_data_generate(
 
 
 def demo_data_job_create(*, patients: int, seed: int, user=None) -> DemoDataJob:
-    from annotation.tasks import demo_data_job_run  # tasks import this module
-
     job = DemoDataJob.objects.create(
         patients=patients, seed=seed, created_by=user, message="Queued"
     )
-    transaction.on_commit(lambda: demo_data_job_run.delay(job_id=job.pk))
+    job_enqueue(job)
     return job
 
 
 def demo_data_job_retry(*, job: DemoDataJob) -> None:
-    from annotation.tasks import demo_data_job_run
-
     job_retry(job)
-    transaction.on_commit(lambda: demo_data_job_run.delay(job_id=job.pk))
 
 
 def demo_data_job_execute(*, job_id: int) -> None:

@@ -4,7 +4,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 
 from annotation.models import Center, Exam, Image, PathologyOutcome, Patient
 from annotation.patients.identity import IdentifierError, decrypt_identifiers, patient_pseudonym
-from base.models import job_models
+from base.jobs import job_kinds
 from base.roles import IDENTIFIER_ROLES, Role, has_role
 
 
@@ -106,10 +106,10 @@ def data_overview() -> dict:
 
 
 def job_list(limit: int = 50) -> list:
-    """The latest jobs of every kind, newest first: every installed Job model, so the jobs of
+    """The latest jobs of every kind, newest first: every registered job model, so the jobs of
     higher layers (training, scoring) are listed without this layer importing them."""
     jobs = []
-    for model in job_models():
+    for model in job_kinds():
         related = [
             field.name
             for field in model._meta.concrete_fields

@@ -1,10 +1,12 @@
 """Sending, claiming, advancing and finishing background jobs, with live progress.
 
-Every change is pushed to the "jobs" group, which the jobs page listens to.
+One way to run a job: each app's tasks.py registers its job models' tasks (`job_kind`),
+and everything else (create, retry, the sweep, the Jobs page) finds the task here, so no
+module imports a tasks module to enqueue. Every change is pushed to the "jobs" group,
+which the jobs page listens to; `job_finished` tells higher layers (the demo) a job ended.
 """
 
 import logging
-import re
 import time
 from datetime import timedelta
 
@@ -12,11 +14,12 @@ from celery import Task
 from celery import current_app as app
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from base.broadcast import broadcast
-from base.models import Job, JobStatus, job_models
+from base.models import Job, JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +28,50 @@ PROGRESS_INTERVAL_SECONDS = 0.5
 WAITING_FOR_BROKER = "Waiting: the job queue is unreachable; the job is sent when it is back"
 
 
-def job_task_name(model: type[Job]) -> str:
-    """The Celery task that runs a kind of job: ImportJob -> annotation.tasks.import_job_run."""
-    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", model.__name__).lower()
-    return f"{model._meta.app_label}.tasks.{snake}_run"
+# Sent after a job succeeded (job_finish), with sender = its model and job = the job; the
+# demo's follow-ups listen, so production code never calls demo code.
+job_finished = Signal()
+
+_TASKS: dict[type[Job], Task] = {}
+
+
+class JobKindUnknown(LookupError):
+    """A job model without a registered task: it could be created but never run."""
+
+
+def job_kind(model: type[Job]):
+    """Register the decorated Celery task as the one that runs `model` jobs (in tasks.py,
+    which the app's AppConfig.ready imports, so web processes know it too)."""
+
+    def register(task: Task) -> Task:
+        known = _TASKS.get(model)
+        if known is not None and known.name != task.name:
+            raise ValueError(f"{model.__name__} already runs as {known.name}, not {task.name}")
+        _TASKS[model] = task
+        return task
+
+    return register
+
+
+def job_kinds() -> dict[type[Job], Task]:
+    """Every registered job model and its task."""
+    return dict(_TASKS)
+
+
+def job_task(model: type[Job]) -> Task:
+    task = _TASKS.get(model)
+    if task is None:
+        raise JobKindUnknown(
+            f"{model.__name__} has no task: decorate its Celery task with "
+            f"@job_kind({model.__name__}) in {model._meta.app_label}/tasks.py"
+        )
+    return task
+
+
+def job_enqueue(job: Job) -> None:
+    """Send the job's task once the current transaction commits (at once outside one)."""
+    task = job_task(type(job))
+    transaction.on_commit(lambda: task.delay(job_id=job.pk))
 
 
 class JobTask(Task):
@@ -45,7 +88,7 @@ class JobTask(Task):
             return super().apply_async(args, kwargs, **options)
         except OperationalError as error:
             job_id = (kwargs or {}).get("job_id")
-            model = next((m for m in job_models() if job_task_name(m) == self.name), None)
+            model = next((m for m, task in _TASKS.items() if task.name == self.name), None)
             if model is None or job_id is None:
                 raise
             log.warning(
@@ -68,7 +111,7 @@ def jobs_unsent_send() -> int:
     Stops at the first refusal: the broker is still away.
     """
     sent = 0
-    for model in job_models():
+    for model, task in job_kinds().items():
         pending = model.objects.filter(
             send_failed_at__isnull=False, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
         )
@@ -77,7 +120,7 @@ def jobs_unsent_send() -> int:
             if not mine.update(send_failed_at=None):
                 continue
             try:
-                app.send_task(job_task_name(model), kwargs={"job_id": job.pk})
+                app.send_task(task.name, kwargs={"job_id": job.pk})
             except OperationalError as error:
                 model.objects.filter(pk=job.pk).update(send_failed_at=job.send_failed_at)
                 log.warning("unsent jobs wait: the broker is still unreachable: %s", error)
@@ -104,8 +147,7 @@ def job_payload(job: Job) -> dict:
         "percent": job.percent,
         "message": job.message,
         "error": job.error,
-        # Training jobs: loss and validation AUC per epoch, for the live chart.
-        **({"history": job.history} if hasattr(job, "history") else {}),
+        **job.payload_extra(),
     }
 
 
@@ -168,7 +210,7 @@ def jobs_abandoned_fail() -> int:
     and its message with it); each can be retried from its page. How many were failed."""
     cutoff = timezone.now() - timedelta(seconds=2 * settings.JOB_LEASE_SECONDS)
     failed = 0
-    for model in job_models():
+    for model in job_kinds():
         for job in model.objects.filter(status=JobStatus.RUNNING, leased_at__lt=cutoff):
             claimed = model.objects.filter(
                 pk=job.pk, status=JobStatus.RUNNING, leased_at=job.leased_at
@@ -216,6 +258,7 @@ def job_finish(job: Job, *, message: str, **fields) -> None:
         update_fields=["status", "message", "finished_at", "progress_done", "updated_at", *fields]
     )
     broadcast(JOBS_GROUP, "job.update", job_payload(job))
+    job_finished.send(sender=type(job), job=job)
 
 
 def job_fail(job: Job, error: BaseException) -> None:
@@ -228,12 +271,15 @@ def job_fail(job: Job, error: BaseException) -> None:
 
 
 def job_retry(job: Job) -> None:
-    """Put a failed job back in the queue; the caller enqueues its task."""
+    """Put a failed job back in the queue, with what its kind resets, and send its task."""
     if job.status != JobStatus.FAILED:
         raise ValueError("only a failed job can be retried")
+    task = job_task(type(job))  # before any change: a kind without a task is not touched
     job.status = JobStatus.QUEUED
     job.error = ""
     job.message = "Queued again"
     job.attempts = 0  # a fresh JOB_MAX_ATTEMPTS
-    job.save(update_fields=["status", "error", "message", "attempts", "updated_at"])
+    reset = job.retry_reset()
+    job.save(update_fields=["status", "error", "message", "attempts", "updated_at", *reset])
     broadcast(JOBS_GROUP, "job.update", job_payload(job))
+    transaction.on_commit(lambda: task.delay(job_id=job.pk))

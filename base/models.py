@@ -55,6 +55,14 @@ class Job(TimeStampedModel):
             return 100 if self.status == JobStatus.SUCCEEDED else 0
         return min(100, round(100 * self.progress_done / self.progress_total))
 
+    def payload_extra(self) -> dict:
+        """What this kind adds to its live payload (base.jobs.job_payload)."""
+        return {}
+
+    def retry_reset(self) -> list[str]:
+        """Reset this kind's own fields for a retry; the names of the fields changed."""
+        return []
+
     @classmethod
     def claimable(cls) -> Q:
         expired = timezone.now() - timedelta(seconds=settings.JOB_LEASE_SECONDS)
@@ -62,7 +70,8 @@ class Job(TimeStampedModel):
 
 
 def job_models() -> list[type[Job]]:
-    """Every installed kind of job, whichever app defines it."""
+    """Every installed concrete kind of job, whichever app defines it; each has its task
+    registered in base.jobs (a test checks it)."""
     from django.apps import apps
 
     return [model for model in apps.get_models() if issubclass(model, Job)]

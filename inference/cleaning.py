@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from annotation.models import AnnotationSet, Image, PathologyOutcome
-from base.jobs import ProgressReporter, job_claim, job_fail, job_finish
+from base.jobs import ProgressReporter, job_claim, job_enqueue, job_fail, job_finish
 from inference.datasets import triage_targets
 from inference.inference_jobs import triage_verdicts
 from inference.models import ExclusionReason, ImageExclusion, ModelTask, ModelVersion, TriageJob
@@ -32,9 +32,7 @@ def triage_job_create(*, version: ModelVersion, user=None) -> TriageJob:
     if version.task != ModelTask.TRIAGE or version.retired:
         raise CleaningError("Choose a triage model that is not retired.")
     job = TriageJob.objects.create(model_version=version, created_by=user, message="Queued")
-    from inference.tasks import triage_job_run
-
-    transaction.on_commit(lambda: triage_job_run.delay(job_id=job.pk))
+    job_enqueue(job)
     return job
 
 

@@ -41,6 +41,12 @@ def demo_models_start(sender=None, **kwargs) -> list[TrainingJob]:
     return started
 
 
+def demo_training_finished(sender, job: TrainingJob, **kwargs) -> None:
+    """base.jobs.job_finished receiver: the demo's follow-up of its own training jobs."""
+    if job.demo:
+        demo_models_finish(job)
+
+
 def demo_models_finish(job: TrainingJob) -> Ensemble | None:
     """After a demo job: triage into service; both malignancy models ready → the ensemble."""
     if not job.demo or job.result is None:

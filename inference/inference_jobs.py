@@ -14,7 +14,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from annotation.models import Exam, Image
-from base.jobs import ProgressReporter, job_claim, job_fail, job_finish
+from base.jobs import ProgressReporter, job_claim, job_enqueue, job_fail, job_finish, job_retry
 from inference import datasets, selectors
 from inference.ml.cam import cam_png, predict_with_cam
 from inference.ml.data import letterbox, normalise
@@ -78,21 +78,12 @@ def inference_job_create(
         message="Queued",
     )
     if enqueue:
-        _enqueue(job)
+        job_enqueue(job)
     return job
 
 
-def _enqueue(job: InferenceJob) -> None:
-    from inference.tasks import inference_job_run
-
-    transaction.on_commit(lambda: inference_job_run.delay(job_id=job.pk))
-
-
 def inference_job_retry(*, job: InferenceJob) -> None:
-    from base.jobs import job_retry
-
     job_retry(job)
-    _enqueue(job)
 
 
 def exam_completed_score(sender, exam_id: int, **kwargs) -> None:

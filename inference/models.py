@@ -152,6 +152,15 @@ class TrainingJob(Job):
             f"at {self.input_size} px"
         )
 
+    def payload_extra(self) -> dict:
+        # Loss and validation AUC per epoch, for the live chart.
+        return {"history": self.history}
+
+    def retry_reset(self) -> list[str]:
+        self.stop_requested = False
+        self.history = []
+        return ["stop_requested", "history"]
+
 
 class TriagePrediction(models.Model):
     image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="triage_predictions")

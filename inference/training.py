@@ -7,9 +7,8 @@ score θ from its images' probabilities), as the method asks; image-level AUC is
 import numpy as np
 import torch
 from django.conf import settings
-from django.db import transaction
 
-from base.jobs import ProgressReporter, job_claim, job_fail, job_finish
+from base.jobs import ProgressReporter, job_claim, job_enqueue, job_fail, job_finish, job_retry
 from inference import datasets, registry
 from inference.ml.networks import build_network
 from inference.ml.train import TrainConfig, TrainingDataError, predict, train_model
@@ -60,24 +59,12 @@ def training_job_create(
         message="Queued",
     )
     if enqueue:
-        _enqueue(job)
+        job_enqueue(job)
     return job
 
 
-def _enqueue(job: TrainingJob) -> None:
-    from inference.tasks import training_job_run
-
-    transaction.on_commit(lambda: training_job_run.delay(job_id=job.pk))
-
-
 def training_job_retry(*, job: TrainingJob) -> None:
-    from base.jobs import job_retry
-
-    job_retry(job)
-    job.stop_requested = False
-    job.history = []
-    job.save(update_fields=["stop_requested", "history"])
-    _enqueue(job)
+    job_retry(job)  # also clears the stop request and the epoch history (TrainingJob)
 
 
 def training_job_stop(*, job: TrainingJob) -> None:
@@ -299,8 +286,5 @@ def training_job_execute(*, job_id: int, on_progress=None) -> None:
     score = internal.get("exam_auc", internal.get("mean_auc"))
     stopped = " (stopped early)" if version.metrics.get("stopped_early") else ""
     figure = f"; internal validation AUC {score:.3f}" if score is not None else ""
+    # The demo's follow-up (its models into service) listens to base.jobs.job_finished.
     job_finish(job, message=f"{version.label} registered{figure}{stopped}", result=version)
-    if job.demo:
-        from inference.demo import demo_models_finish
-
-        demo_models_finish(job)

@@ -17,8 +17,8 @@ from django.core.cache import cache
 from django.db import connection
 
 from annotation.importing.retention import import_retention_sweep
-from base.jobs import jobs_sweep
-from base.models import JobStatus, job_models
+from base.jobs import job_kinds, jobs_sweep
+from base.models import JobStatus
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 10
@@ -76,7 +76,7 @@ def queue_lengths() -> dict[str, int | None]:
 
 def running_jobs() -> list:
     jobs = []
-    for model in job_models():
+    for model in job_kinds():
         jobs.extend(model.objects.filter(status__in=[JobStatus.RUNNING, JobStatus.QUEUED])[:20])
     return sorted(jobs, key=lambda job: job.created_at, reverse=True)
 

@@ -5,13 +5,12 @@ import shutil
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
 from django.utils.text import get_valid_filename
 
 from annotation import services
 from annotation.importing.images import ImportFailure, import_paths
 from annotation.models import Center, ImportJob, ImportSource
-from base.jobs import ProgressReporter, job_claim, job_fail, job_finish
+from base.jobs import ProgressReporter, job_claim, job_enqueue, job_fail, job_finish
 from base.models import JobStatus
 
 
@@ -40,14 +39,8 @@ def import_job_create(
         job.upload_dir = str(settings.UPLOAD_DIR / f"import-{job.pk}")
         job.save(update_fields=["upload_dir"])
     else:
-        _enqueue(job)
+        job_enqueue(job)
     return job
-
-
-def _enqueue(job: ImportJob) -> None:
-    from annotation.tasks import import_job_run  # tasks import this module
-
-    transaction.on_commit(lambda: import_job_run.delay(job_id=job.pk))
 
 
 def _safe_relative(name: str) -> Path:
@@ -92,7 +85,7 @@ def import_job_start(*, job: ImportJob) -> None:
             raise _closed(job)
         raise UploadError("this import has already started")
     job.refresh_from_db()
-    _enqueue(job)
+    job_enqueue(job)
 
 
 def upload_files_remove(job: ImportJob) -> bool:

@@ -8,10 +8,21 @@ from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
 from annotation.models import DemoDataJob
+from base import jobs
 from base.consumers import JobConsumer
-from base.jobs import ProgressReporter, job_claim, job_fail, job_retry, job_task_name
+from base.jobs import (
+    JobKindUnknown,
+    ProgressReporter,
+    job_claim,
+    job_enqueue,
+    job_fail,
+    job_kinds,
+    job_payload,
+    job_retry,
+)
 from base.models import JobStatus, job_models
 from base.roles import Role
+from inference.models import TrainingJob
 from ovarian_web.celery import app
 from tests.factories import UserFactory
 
@@ -61,13 +72,71 @@ def test_a_job_whose_worker_died_at_every_attempt_is_failed_with_the_reason(sett
     assert claimed is not None and claimed.attempts == 1
 
 
-def test_every_kind_of_job_names_its_task():
-    import annotation.tasks  # noqa: F401  (registers the tasks)
-    import inference.tasks  # noqa: F401
+def test_every_kind_of_job_has_its_registered_task():
+    # The apps register their tasks when Django starts (AppConfig.ready imports tasks.py).
+    kinds = job_kinds()
+    assert set(kinds) == set(job_models())
+    names = {model.__name__: task.name for model, task in kinds.items()}
+    assert names == {
+        "DemoDataJob": "annotation.tasks.demo_data_job_run",
+        "ImportJob": "annotation.tasks.import_job_run",
+        "TrainingJob": "inference.tasks.training_job_run",
+        "InferenceJob": "inference.tasks.inference_job_run",
+        "TriageJob": "inference.tasks.triage_job_run",
+    }
+    assert all(name in app.tasks for name in names.values())
 
-    names = [job_task_name(model) for model in job_models()]
-    assert len(names) >= 5
-    assert all(name in app.tasks for name in names)
+
+class _SentTask:
+    name = "annotation.tasks.demo_data_job_run"
+
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+
+    def delay(self, *, job_id: int) -> None:
+        self.sent.append(job_id)
+
+
+@pytest.mark.django_db
+def test_enqueue_and_retry_send_the_registered_task_on_commit(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    task = _SentTask()
+    monkeypatch.setitem(jobs._TASKS, DemoDataJob, task)
+    job = DemoDataJob.objects.create(patients=1, seed=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        job_enqueue(job)
+        assert task.sent == []  # not before the commit
+    job_fail(job, RuntimeError("disk full"))
+    with django_capture_on_commit_callbacks(execute=True):
+        job_retry(job)
+    assert task.sent == [job.pk, job.pk]
+
+
+@pytest.mark.django_db
+def test_a_job_model_without_a_task_is_refused_with_a_clear_error(monkeypatch):
+    monkeypatch.delitem(jobs._TASKS, DemoDataJob)
+    job = DemoDataJob.objects.create(patients=1, seed=1)
+    with pytest.raises(JobKindUnknown, match=r"DemoDataJob has no task.*annotation/tasks.py"):
+        job_enqueue(job)
+    job_fail(job, RuntimeError("disk full"))
+    with pytest.raises(JobKindUnknown):
+        job_retry(job)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED  # untouched: it could not have run
+
+
+@pytest.mark.django_db
+def test_a_training_jobs_retry_and_payload_carry_its_own_fields():
+    job = TrainingJob.objects.create(
+        task="triage", architecture="resnet18", stop_requested=True, history=[{"epoch": 1}]
+    )
+    assert job_payload(job)["history"] == [{"epoch": 1}]
+    assert "history" not in job_payload(DemoDataJob.objects.create(patients=1, seed=1))
+    job_fail(job, RuntimeError("out of memory"))
+    job_retry(job)
+    job.refresh_from_db()
+    assert (job.status, job.stop_requested, job.history) == (JobStatus.QUEUED, False, [])
 
 
 @pytest.mark.django_db

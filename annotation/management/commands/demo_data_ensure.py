@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand
 from annotation.demo import demo_data_job_create
 from annotation.models import DemoDataJob
 from annotation.synthetic import DEFAULT_PATIENTS
-from annotation.tasks import demo_data_job_run
+from base.jobs import job_enqueue
 from base.models import JobStatus
 
 
@@ -26,7 +26,7 @@ class Command(BaseCommand):
         if existing is not None:
             # Left by an earlier demo whose worker is gone: queue it again for the new worker.
             DemoDataJob.objects.filter(pk=existing.pk).update(status=JobStatus.QUEUED)
-            demo_data_job_run.delay(job_id=existing.pk)
+            job_enqueue(existing)
             self.stdout.write(f"Demo data job {existing.pk} sent to the worker again.")
             return
         job = demo_data_job_create(patients=patients, seed=seed)
