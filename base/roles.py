@@ -73,17 +73,6 @@ def role_required(*roles: Role) -> Callable:
     return decorator
 
 
-class HasRole(BasePermission):
-    """DRF permission: the view's `allowed_roles` (or, per action, `action_roles`)."""
-
-    message = "Your role does not give access to this resource."
-
-    def has_permission(self, request, view) -> bool:
-        action_roles = getattr(view, "action_roles", {})
-        roles = action_roles.get(getattr(view, "action", None), getattr(view, "allowed_roles", ()))
-        return has_role(request.user, *roles)
-
-
 @dataclass(frozen=True, eq=False)
 class Policy:
     """Who may do one kind of thing: the roles, and what a refused user is told."""

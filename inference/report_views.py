@@ -35,7 +35,6 @@ def _worklist_page(request: HttpRequest, form: WorklistFilterForm, **extra) -> d
         "page": page,
         "rows": reports.worklist_rows(page.object_list, viewer=request.user),
         "filters": filters,
-        "can_search": IDENTIFIERS.allows(request.user),
         "search_form": PatientSearchForm(),
         **extra,
     }

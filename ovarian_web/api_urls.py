@@ -1,7 +1,7 @@
 """The one API router."""
 
 from django.urls import include, path
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
@@ -10,7 +10,7 @@ from rest_framework.routers import DefaultRouter
 from annotation import api as annotation_api
 from annotation.labelling import api as labelling_api
 from base import api_tokens
-from base.roles import ROLE_LABELS, user_roles
+from base.roles import ROLE_LABELS, Role, user_roles
 from inference import report_urls, training_urls
 from studies.reading import urls as reading_urls
 from studies.results import urls as results_urls
@@ -24,15 +24,13 @@ router.register("jobs/demo-data", annotation_api.DemoDataJobViewSet, basename="d
 router.register("imports", annotation_api.ImportJobViewSet, basename="import")
 
 
-@extend_schema(
-    responses=inline_serializer(
-        "Me",
-        {
-            "username": serializers.CharField(),
-            "roles": serializers.ListField(child=serializers.CharField()),
-        },
-    )
-)
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    roles = serializers.ListField(child=serializers.ChoiceField(choices=[r.value for r in Role]))
+    role_labels = serializers.ListField(child=serializers.CharField())
+
+
+@extend_schema(responses=MeSerializer)
 @api_view(["GET"])
 def me(request):
     """The signed-in user and their roles."""

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 from django.urls import reverse
+from knox.models import AuthToken
 
 from annotation import services
-from annotation.models import ImageSource
+from annotation.models import ImageSource, ImportJob, ImportSource
 from base.roles import Role
 from tests import image_factories
 from tests.factories import ExamFactory
@@ -63,3 +64,23 @@ def test_a_job_with_nonsense_parameters_is_refused_with_reasons(client_for):
     )
     assert response.status_code == 400
     assert set(response.json()) == {"patients", "seed"}
+
+
+def test_an_import_from_the_browser_is_an_upload_and_one_from_a_token_an_api_import(
+    client, client_for, make_user
+):
+    browser = client_for(Role.COORDINATOR).post(reverse("import-list"), {}, format="json")
+    assert browser.status_code == 201
+    assert ImportJob.objects.get(pk=browser.json()["id"]).source == ImportSource.UPLOAD
+
+    client.logout()
+    _, token = AuthToken.objects.create(make_user(Role.COORDINATOR))
+    script = client.post(reverse("import-list"), {}, HTTP_AUTHORIZATION=f"Token {token}")
+    assert script.status_code == 201
+    assert ImportJob.objects.get(pk=script.json()["id"]).source == ImportSource.API
+
+
+def test_me_is_described_with_every_key_it_answers(client_for):
+    body = client_for(Role.CLINICIAN).get(reverse("api-me")).json()
+    schema = client_for(Role.CLINICIAN).get(reverse("api-schema"), {"format": "json"}).json()
+    assert set(schema["components"]["schemas"]["Me"]["properties"]) == set(body)

@@ -231,12 +231,12 @@ def test_an_api_error_asked_for_as_csv_is_written_safely():
 CSV_WRITERS = {"base/csv_cells.py", "annotation/synthetic/dataset.py"}
 CSV_RESPONSES = {
     "ovarian_web/views.py": {"access_log_export"},
-    "annotation/labelling/set_views.py": {"annotation:set_export", "annotation-set-export"},
-    "studies/results_views/downloads.py": {
+    "annotation/labelling/exports.py": {"annotation:set_export", "annotation-set-export"},
+    "studies/results/views/downloads.py": {
         "studies:imported_results_download",
         "studies:designed_results_download",
     },
-    "studies/results_views/api.py": {
+    "studies/results/views/api.py": {
         "imported-study-results-table",
         "imported-study-readings",
         "designed-study-results-table",
