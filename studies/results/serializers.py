@@ -127,7 +127,7 @@ class MrmcTestSerializer(serializers.Serializer):
     df_numerator = serializers.FloatField(**NUMBER)
     df_denominator = serializers.FloatField(**NUMBER)
     p_value = serializers.FloatField(allow_null=True)
-    error_term = serializers.CharField(required=False)
+    error_term = serializers.FloatField(allow_null=True, required=False)
 
 
 class MrmcComparisonSerializer(serializers.Serializer):
