@@ -1,5 +1,5 @@
 """What labelling (annotation.labelling.flow) and reader-study reading (studies.reading.flow)
-share: the steps of a reading screen and the focused-time rule.
+share: the order of a reading screen's steps (ReadingEngine) and the focused-time rule.
 
 Both screens run the same steps on a "case" (a label of an image; a reader-study case):
 `next` hands the reader their first unfinished case (resuming a closed tab) and marks it
@@ -10,7 +10,9 @@ Each screen adds its own rules: labelling its leases, quota and adjudication; re
 arms, washout, blinding and revisions.
 """
 
-from typing import Any, Protocol
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
 
 # Seconds of focused time one report may add (the screens report every few seconds).
 MAX_ACTIVE_DELTA = 600.0
@@ -39,16 +41,75 @@ def active_seconds_delta(value: Any, *, refuse_out_of_range: bool) -> float:
     return delta
 
 
-class ReadingScreen(Protocol):
-    """The steps a reading screen's flow module provides (as keyword-only functions):
-    `next`, `autosave`, `submit` (returning the case and whether it changed) and `previous`.
-    Labelling: label_next_with_progress, label_autosave, label_submit, label_previous.
-    Reading: reading_next, reading_autosave, reading_submit, reading_previous."""
+@dataclass(frozen=True)
+class Submitted:
+    """What a submit gives: the stored case, whether it changed (false for a repeated submit),
+    and the next case when it was asked for; `next_refused` says why none could be given
+    where the screen keeps the answer regardless."""
 
-    def next(self, **kwargs: Any) -> Any: ...
+    case: Any
+    changed: bool
+    following: Any = None
+    next_refused: Exception | None = None
 
-    def autosave(self, **kwargs: Any) -> Any: ...
 
-    def submit(self, **kwargs: Any) -> tuple[Any, bool]: ...
+class ReadingEngine(ABC):
+    """One reading screen's flow: the screen gives the steps, the engine runs them in the
+    shared order. `scope` is what the reader works through (a labelling set, a reading
+    session); a `case` is one thing they answer (a label, a case reading)."""
 
-    def previous(self, **kwargs: Any) -> Any: ...
+    # The screen's refusal: a ValueError whose text the API passes on as `detail`.
+    refusal: type[Exception] = ValueError
+    # A next case refused right after a submit: labelling keeps the answer and replies
+    # without a next case (the reader was taken off the set meanwhile); reading refuses.
+    next_refusal_keeps_answer = False
+
+    @abstractmethod
+    def next(self, *, scope: Any, reader, exclude: tuple[int, ...] = ()) -> Any:
+        """The reader's first unfinished case of `scope` (resumed), marked shown; None when
+        their work is done."""
+
+    @abstractmethod
+    def autosave(self, *, case: Any, reader, answers: dict, active_seconds_delta: Any = 0) -> Any:
+        """Store the answers as they are made and add focused time."""
+
+    @abstractmethod
+    def submit(
+        self, *, case: Any, reader, answers: dict, active_seconds_delta: Any = 0
+    ) -> tuple[Any, bool]:
+        """Store the answers once: (case, changed); the same submit again changes nothing."""
+
+    @abstractmethod
+    def previous(self, *, scope: Any, reader, before: Any) -> Any:
+        """The submitted case before `before` (or the last), to go back and correct."""
+
+    @abstractmethod
+    def scope_of(self, case: Any) -> Any:
+        """The scope a stored case belongs to."""
+
+    def submit_then_next(
+        self,
+        *,
+        case: Any,
+        reader,
+        answers: dict,
+        active_seconds_delta: Any = 0,
+        scope: Any = None,
+        want_next: bool = True,
+        exclude: tuple[int, ...] = (),
+    ) -> Submitted:
+        """Submit, then hand out the next case in the same round trip (not the one just
+        submitted, nor those in `exclude`, which the screen already holds)."""
+        case, changed = self.submit(
+            case=case, reader=reader, answers=answers, active_seconds_delta=active_seconds_delta
+        )
+        if not want_next:
+            return Submitted(case, changed)
+        scope = self.scope_of(case) if scope is None else scope
+        try:
+            following = self.next(scope=scope, reader=reader, exclude=(case.pk, *exclude))
+        except self.refusal as error:
+            if not self.next_refusal_keeps_answer:
+                raise
+            return Submitted(case, changed, next_refused=error)
+        return Submitted(case, changed, following)

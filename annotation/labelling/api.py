@@ -23,6 +23,8 @@ from base.roles import COORDINATION, READING, Policy
 
 # The API's own refusal texts, as clients have read them.
 LABELLING = Policy("labelling", READING.roles, "Labelling is for radiologists.")
+ENGINE = labelling.LABELLING_ENGINE
+
 SET_COORDINATION = Policy(
     "set coordination",
     COORDINATION.roles,
@@ -116,9 +118,7 @@ def labelling_next(request, set_id: int):
     if exclude is None:
         return Response({"detail": "exclude is a list of label ids"}, status=400)
     try:  # the service checks that the set exists and the reader is on it
-        label, progress = labelling.label_next_with_progress(
-            annotation_set_id=_sql_id(set_id), reader=request.user, exclude=exclude
-        )
+        label, progress = ENGINE.next(scope=_sql_id(set_id), reader=request.user, exclude=exclude)
     except labelling.LabellingError:
         raise Http404("No such set among yours") from None
     if label is None:
@@ -146,8 +146,8 @@ def labelling_label(request, pk: int):
         data = dict(request.data)
         delta = data.pop("active_seconds_delta", 0)
         try:
-            saved = labelling.label_autosave(
-                label=label, user=request.user, answers=data, active_seconds_delta=delta
+            saved = ENGINE.autosave(
+                case=label, reader=request.user, answers=data, active_seconds_delta=delta
             )
         except (labelling.LabellingError, TypeError, ValueError) as error:
             return Response({"detail": str(error)}, status=400)
@@ -176,23 +176,22 @@ def labelling_submit(request, pk: int):
     if exclude is None:
         return Response({"detail": "exclude is a list of label ids"}, status=400)
     try:
-        label, _ = labelling.label_submit(label_id=_sql_id(pk), user=request.user, answers=answers)
+        submitted = ENGINE.submit_then_next(
+            case=_sql_id(pk),
+            reader=request.user,
+            answers=answers,
+            want_next=want_next,
+            exclude=exclude,
+        )
     except Label.DoesNotExist:
         # Another reader's label is simply not there for you: 404, never 403 with a hint.
         raise Http404("No such label among yours") from None
     except labelling.LabellingError as error:
         return Response({"detail": str(error), "missing": error.missing}, status=400)
-    following = None
-    try:
-        if want_next:
-            following, progress = labelling.label_next_with_progress(
-                annotation_set_id=label.annotation_set_id,
-                reader=request.user,
-                exclude=(label.pk, *exclude),
-            )
-        else:
-            progress = labelling.reader_progress(label.annotation_set_id, request.user)
-    except labelling.LabellingError:  # taken off the set meanwhile: the answer is kept
+    label, following = submitted.case, None
+    if want_next and submitted.next_refused is None:
+        following, progress = submitted.following
+    else:  # not asked for, or taken off the set meanwhile: the answer is kept
         progress = labelling.reader_progress(label.annotation_set_id, request.user)
     images = [label.item.image_id] + ([following.item.image_id] if following else [])
     payloads = image_payloads(images)  # both in one query
@@ -225,9 +224,7 @@ def labelling_history(request, set_id: int):
     annotation_set = _set_for(request, set_id)
     before_id = query_params(request, HistoryQuery).get("before")
     before = None if before_id is None else _own_label(request, before_id)
-    label = labelling.label_previous(
-        annotation_set=annotation_set, reader=request.user, before=before
-    )
+    label = ENGINE.previous(scope=annotation_set.pk, reader=request.user, before=before)
     if label is None:
         return Response({"detail": "nothing before this"}, status=404)
     return _label_response(label, annotation_set, request.user)

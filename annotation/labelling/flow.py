@@ -235,7 +235,9 @@ def _slot_complete(label: Label) -> None:
         free.save(update_fields=["reader", "done", "leased_until"])
 
 
-def label_previous(*, annotation_set: AnnotationSet, reader, before: Label | None) -> Label | None:
+def label_previous(
+    *, annotation_set: AnnotationSet | int, reader, before: Label | None
+) -> Label | None:
     """The reader's submitted label before `before` (or the latest), to go back and correct."""
     labels = Label.objects.filter(
         annotation_set=annotation_set,
@@ -249,6 +251,35 @@ def label_previous(*, annotation_set: AnnotationSet, reader, before: Label | Non
             | Q(submitted_at=before.submitted_at, pk__lt=before.pk)
         )
     return labels.select_related("item").order_by("-submitted_at", "-pk").first()
+
+
+class LabellingEngine(reading_flow.ReadingEngine):
+    """Labelling on the shared reading engine: the scope is a set (by id), a case a label
+    (by id at submit, where it is locked as it is read); `next` also gives the progress."""
+
+    refusal = LabellingError
+    next_refusal_keeps_answer = True  # taken off the set meanwhile: the answer is kept
+
+    def next(self, *, scope: int, reader, exclude: tuple[int, ...] = ()):
+        return label_next_with_progress(annotation_set_id=scope, reader=reader, exclude=exclude)
+
+    def autosave(self, *, case: Label, reader, answers: dict, active_seconds_delta=0) -> Label:
+        return label_autosave(
+            label=case, user=reader, answers=answers, active_seconds_delta=active_seconds_delta
+        )
+
+    def submit(self, *, case: int, reader, answers: dict, active_seconds_delta=0):
+        # The time travels with autosave: a submit carries none.
+        return label_submit(label_id=case, user=reader, answers=answers)
+
+    def previous(self, *, scope: int, reader, before: Label | None) -> Label | None:
+        return label_previous(annotation_set=scope, reader=reader, before=before)
+
+    def scope_of(self, case: Label) -> int:
+        return case.annotation_set_id
+
+
+LABELLING_ENGINE = LabellingEngine()
 
 
 def image_flag(*, image, user, reason: str = "") -> ImageFlag:

@@ -21,16 +21,14 @@ from studies.models import ReaderStudy
 from studies.reading import serializers as rs
 from studies.reading.cases import case_payload, reading_data
 from studies.reading.flow import (
+    READING_ENGINE,
     ReadingError,
-    reading_autosave,
-    reading_next,
-    reading_previous,
-    reading_submit,
     session_progress,
 )
 from studies.reading.progress import reader_reading, reader_session, reader_worklist, study_progress
 from studies.reading.serializers import AnswersSerializer
 
+ENGINE = READING_ENGINE
 STATUS = {"invalid": 400, "unavailable": 403, "conflict": 409}
 
 
@@ -64,7 +62,7 @@ def _answers(request) -> tuple[dict, float] | Response:
 
 
 def _next_payload(session, viewer) -> dict | None:
-    reading = reading_next(session=session)
+    reading = ENGINE.next(scope=session, reader=viewer)
     return case_payload(reading, session, viewer) if reading else None
 
 
@@ -140,7 +138,7 @@ def reading_history(request, pk: int):
     before_id = query_params(request, HistoryQuery).get("before")
     before = None if before_id is None else get_object_or_404(session.readings, pk=before_id)
     try:
-        reading = reading_previous(session=session, before=before)
+        reading = ENGINE.previous(scope=session, reader=request.user, before=before)
     except ReadingError as error:
         return _refused(error)
     if reading is None:
@@ -179,7 +177,9 @@ def reading_case(request, pk: int):
         return parsed
     answers, delta = parsed
     try:
-        reading = reading_autosave(reading=reading, answers=answers, active_seconds_delta=delta)
+        reading = ENGINE.autosave(
+            case=reading, reader=request.user, answers=answers, active_seconds_delta=delta
+        )
     except ReadingError as error:
         return _refused(error)
     return Response({"reading": reading_data(reading)})
@@ -210,18 +210,22 @@ def reading_submit_api(request, pk: int):
     answers, delta = parsed
     session = reading.session
     try:
-        reading, changed = reading_submit(
-            reading=reading, answers=answers, active_seconds_delta=delta
+        submitted = ENGINE.submit_then_next(
+            case=reading,
+            reader=request.user,
+            answers=answers,
+            active_seconds_delta=delta,
+            scope=session,
         )
-        following = _next_payload(session, request.user)
     except ReadingError as error:
         return _refused(error)
+    following = submitted.following
     return Response(
         {
-            "reading": reading_data(reading),
-            "changed": changed,
+            "reading": reading_data(submitted.case),
+            "changed": submitted.changed,
             "progress": session_progress(session),
-            "next": following,
+            "next": case_payload(following, session, request.user) if following else None,
         }
     )
 

@@ -20,6 +20,7 @@ from base.broadcast import broadcast
 from base.reading_flow import (
     MAX_ACTIVE_DELTA,  # noqa: F401  (studies.demo reads it here)
     ActiveTimeError,
+    ReadingEngine,
     active_seconds_delta,
 )
 from studies.models import CaseReading, CaseReadingRevision, ReaderStudy, ReadingSession
@@ -305,3 +306,32 @@ def reading_previous(*, session: ReadingSession, before: CaseReading | None) -> 
     if before is not None:
         readings = readings.filter(position__lt=before.position)
     return readings.select_related("exam__patient").order_by("-position").first()
+
+
+class StudyReadingEngine(ReadingEngine):
+    """Reader-study reading on the shared reading engine: the scope is a session, which hands
+    out its cases in order (practice first); a case is a case reading."""
+
+    refusal = ReadingError
+
+    def next(self, *, scope: ReadingSession, reader, exclude: tuple[int, ...] = ()):
+        return reading_next(session=scope)
+
+    def autosave(self, *, case: CaseReading, reader, answers: dict, active_seconds_delta=0):
+        return reading_autosave(
+            reading=case, answers=answers, active_seconds_delta=active_seconds_delta
+        )
+
+    def submit(self, *, case: CaseReading, reader, answers: dict, active_seconds_delta=0):
+        return reading_submit(
+            reading=case, answers=answers, active_seconds_delta=active_seconds_delta
+        )
+
+    def previous(self, *, scope: ReadingSession, reader, before: CaseReading | None):
+        return reading_previous(session=scope, before=before)
+
+    def scope_of(self, case: CaseReading) -> ReadingSession:
+        return case.session
+
+
+READING_ENGINE = StudyReadingEngine()
