@@ -16,6 +16,7 @@ from django.db import transaction
 from annotation.models import Exam, Image
 from base.jobs import ProgressReporter, job_claim, job_enqueue, job_fail, job_finish, job_retry
 from inference import datasets, selectors
+from inference.live import result_broadcast
 from inference.ml.cam import cam_png, predict_with_cam
 from inference.ml.data import letterbox, normalise
 from inference.ml.networks import build_network
@@ -31,7 +32,7 @@ from inference.models import (
     TriagePrediction,
 )
 from inference.registry import version_file_check
-from inference.scoring import exam_score
+from inference.scoring import exam_score, is_malignant, weighted_score
 
 log = logging.getLogger(__name__)
 _NETWORKS: dict[int, torch.nn.Module] = {}
@@ -208,7 +209,7 @@ def exam_result_compute(*, exam: Exam, ensemble: Ensemble, job=None) -> ExamResu
         predictions.extend(
             (image, version, p, png) for image, (p, png) in zip(images, outputs, strict=True)
         )
-    score = ensemble.weight_resnet * theta["resnet"] + ensemble.weight_darknet * theta["darknet"]
+    score = weighted_score(theta, ensemble.weights)
     return _result_store(
         exam=exam,
         ensemble=ensemble,
@@ -219,7 +220,7 @@ def exam_result_compute(*, exam: Exam, ensemble: Ensemble, job=None) -> ExamResu
         theta_resnet=theta["resnet"],
         theta_darknet=theta["darknet"],
         score=score,
-        malignant=score >= ensemble.threshold,
+        malignant=is_malignant(score, ensemble.threshold),
         used_image_ids=[image.pk for image in images],
     )
 
@@ -232,7 +233,7 @@ def _result_store(*, exam, ensemble, job, status, left_out, predictions=(), **fi
             ensemble=ensemble,
             defaults={"status": status, "left_out": left_out, "job": job, **fields},
         )
-    transaction.on_commit(lambda: _announce(result))
+    transaction.on_commit(lambda: result_broadcast(result))  # to open worklists
     return result
 
 
@@ -258,14 +259,6 @@ def _predictions_store(predictions) -> None:
         rows.append(row)
     # A job for the same exam at the same time may have stored some: those are kept.
     ImagePrediction.objects.bulk_create(rows, ignore_conflicts=True)
-
-
-def _announce(result: ExamResult) -> None:
-    try:
-        from inference.live import result_broadcast
-    except ImportError:  # the live worklist is optional for scoring
-        return
-    result_broadcast(result)
 
 
 def inference_job_execute(*, job_id: int) -> None:

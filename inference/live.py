@@ -7,14 +7,14 @@ admits only the roles that may see results) once the current transaction commits
 from django.template.loader import render_to_string
 
 from base.broadcast import broadcast
-from inference import reports
+from inference import worklist
 from inference.models import ExamResult
 
 EXAM_RESULTS_GROUP = "exam-results"
 MESSAGE_TYPE = "exam.result"
 
 
-def row_payload(row: reports.WorklistRow) -> dict:
+def row_payload(row: worklist.WorklistRow) -> dict:
     """The row's data and its HTML; the same for every viewer (no user-specific content)."""
     exam, result = row.exam, row.result
     return {
@@ -40,12 +40,12 @@ def result_broadcast(result: ExamResult) -> None:
     if not result.ensemble.in_service:
         return
     exam = result.exam
-    row = reports.WorklistRow(exam, result.status, result)
+    row = worklist.WorklistRow(exam, result.status, result)
     broadcast(EXAM_RESULTS_GROUP, MESSAGE_TYPE, row_payload(row))
 
 
 def exam_rows_broadcast(exam_ids: list[int]) -> None:
     """Send the current row of each exam (its status changed: scoring started, images in)."""
-    exams = reports.worklist_exams().filter(pk__in=exam_ids)
-    for row in reports.worklist_rows(exams):
+    exams = worklist.worklist_exams().filter(pk__in=exam_ids)
+    for row in worklist.worklist_rows(exams):
         broadcast(EXAM_RESULTS_GROUP, MESSAGE_TYPE, row_payload(row))

@@ -99,6 +99,11 @@ class Ensemble(TimeStampedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    @property
+    def weights(self) -> dict[str, float]:
+        """Per network, its weight in Θ (inference.scoring.weighted_score)."""
+        return {"resnet": self.weight_resnet, "darknet": self.weight_darknet}
+
     class Meta:
         ordering = ["-created_at"]
         constraints = [

@@ -6,17 +6,17 @@ the one in service, or one the caller names explicitly, so scores of different m
 never meet on a page, a chart or a worklist row.
 """
 
-import math
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from annotation.models import CA125Measurement, Exam, Image
-from base.models import JobStatus
 from base.roles import Role, has_role
 from inference import selectors
+from inference.inference_jobs import inference_job_create
+from inference.live import exam_rows_broadcast
 from inference.models import (
     Agreement,
     ClinicianReview,
@@ -25,6 +25,15 @@ from inference.models import (
     ExclusionReason,
     InferenceJob,
     ResultStatus,
+)
+from inference.scoring import surprise, weighted_score
+from inference.worklist import (  # worklist_exams, worklist_rows: for the worklist page
+    ExamStatus,
+    active_scoring_jobs,
+    decision_of,
+    exam_status,
+    worklist_exams,  # noqa: F401
+    worklist_rows,  # noqa: F401
 )
 
 # Who may read results (pages, API, DICOM export): the clinical roles, never radiologists,
@@ -44,108 +53,8 @@ DECISION_AID_NOTICE = (
 )
 
 
-class ExamStatus(models.TextChoices):
-    ARRIVING = "arriving", "Arriving"
-    WAITING = "waiting", "Not scored yet"
-    SCORING = "scoring", "Scoring"
-    SCORED = "scored", "Scored"
-    NOT_SCORABLE = "not_scorable", "Not scorable"
-    WITHHELD = "withheld", "Withheld: you read it in a reader study"
-
-
 class AIWithheldError(PermissionError):
     """The viewer reads this exam without AI in a reader study; the message says so."""
-
-
-def active_scoring_jobs() -> dict[int, int]:
-    """Exam id -> id of a queued or running scoring job that names it."""
-    jobs = InferenceJob.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
-    active: dict[int, int] = {}
-    for job_id, exam_ids in jobs.order_by("created_at").values_list("pk", "exam_ids"):
-        for exam_id in exam_ids or []:
-            active.setdefault(int(exam_id), job_id)
-    return active
-
-
-def exam_status(exam: Exam, result: ExamResult | None, job_id: int | None) -> str:
-    """A stored result wins; then a job at work on the exam; then whether its images are in."""
-    if result is not None:
-        return result.status
-    if job_id is not None:
-        return ExamStatus.SCORING
-    if exam.acquisition_completed_at is None:
-        return ExamStatus.ARRIVING
-    return ExamStatus.WAITING
-
-
-def decision_of(result: ExamResult | None) -> str:
-    """The decision at the threshold: malignant, benign, or "" when not scored."""
-    if result is None or result.status != ResultStatus.SCORED:
-        return ""
-    return "malignant" if result.malignant else "benign"
-
-
-@dataclass
-class WorklistRow:
-    exam: Exam
-    status: str
-    result: ExamResult | None = None
-    job_id: int | None = None
-
-    @property
-    def status_label(self) -> str:
-        return ExamStatus(self.status).label
-
-    @property
-    def decision(self) -> str:
-        return decision_of(self.result)
-
-
-def worklist_exams(
-    *,
-    center: str = "",
-    date_from: date | None = None,
-    date_to: date | None = None,
-    patient_id: int | None = None,
-) -> QuerySet[Exam]:
-    """Recent exams first, filtered by centre code, exam date range and patient."""
-    exams = Exam.objects.select_related("patient", "center").order_by("-exam_date", "-pk")
-    if center:
-        exams = exams.filter(center__code=center)
-    if date_from:
-        exams = exams.filter(exam_date__gte=date_from)
-    if date_to:
-        exams = exams.filter(exam_date__lte=date_to)
-    if patient_id is not None:
-        exams = exams.filter(patient_id=patient_id)
-    return exams
-
-
-def worklist_rows(exams, ensemble: Ensemble | None = None, viewer=None) -> list[WorklistRow]:
-    """Rows for the given exams with the results of one ensemble (by default the one in
-    service); a few queries whatever the number of exams. With a `viewer`, the exams whose
-    AI output they may not see now are rows without a result ("withheld")."""
-    exams = list(exams)
-    withheld = selectors.ai_release(viewer, [exam.pk for exam in exams]) if viewer else {}
-    ensemble = ensemble or selectors.ensemble_in_service()
-    results: dict[int, ExamResult] = {}
-    if ensemble is not None:
-        found = ExamResult.objects.filter(ensemble=ensemble, exam__in=exams)
-        results = {result.exam_id: result for result in found}
-    jobs = active_scoring_jobs()
-    rows = []
-    for exam in exams:
-        if exam.pk in withheld:
-            rows.append(WorklistRow(exam, ExamStatus.WITHHELD))
-            continue
-        result, job_id = results.get(exam.pk), jobs.get(exam.pk)
-        rows.append(WorklistRow(exam, exam_status(exam, result, job_id), result, job_id))
-    return rows
-
-
-def worklist_row(exam_id: int) -> WorklistRow:
-    exam = Exam.objects.select_related("patient", "center").get(pk=exam_id)
-    return worklist_rows([exam])[0]
 
 
 # --- The exam report ---------------------------------------------------------------------
@@ -216,9 +125,9 @@ def image_contributions(result: ExamResult, *, viewer_id: int | None = None) -> 
     for entry in images:
         resnet = entry.get("resnet_probability", 0.0)
         darknet = entry.get("darknet_probability", 0.0)
-        entry["contribution"] = ensemble.weight_resnet * _surprise(
-            resnet
-        ) + ensemble.weight_darknet * _surprise(darknet)
+        entry["contribution"] = weighted_score(
+            {"resnet": surprise(resnet), "darknet": surprise(darknet)}, ensemble.weights
+        )
     total = sum(entry["contribution"] for entry in images)
     images.sort(key=lambda entry: -entry["contribution"])
     running = 0.0
@@ -227,11 +136,6 @@ def image_contributions(result: ExamResult, *, viewer_id: int | None = None) -> 
         entry["drove"] = running < 0.5 and entry["share"] > 0
         running += entry["share"]
     return images
-
-
-def _surprise(probability: float) -> float:
-    # Clipped as the score is, so one image at p = 1 does not take the whole share.
-    return -math.log1p(-min(probability, 1 - 1e-6))
 
 
 def left_out_images(result: ExamResult | None) -> list[dict]:
@@ -421,8 +325,6 @@ def score_request(*, exam_ids: list[int], user, scope: str) -> InferenceJob:
     on all of them. Raises ScoreRequestError for unknown exams and
     inference_jobs.NoModelInService when no ensemble is in service (or it is retired).
     """
-    from inference.inference_jobs import inference_job_create
-
     wanted = sorted(set(exam_ids))
     if not wanted:
         raise ScoreRequestError("name at least one exam")
@@ -434,8 +336,6 @@ def score_request(*, exam_ids: list[int], user, scope: str) -> InferenceJob:
     if None not in job_ids and len(job_ids) == 1:
         return InferenceJob.objects.get(pk=job_ids.pop())
     job = inference_job_create(exam_ids=wanted, user=user, scope=scope, automatic=False)
-    from inference.live import exam_rows_broadcast
-
     exam_rows_broadcast(wanted)
     return job
 

@@ -6,6 +6,9 @@ the mean "surprise" of the images not being cancer: one very suspicious image ra
 score much more than several mildly suspicious ones. The two networks are combined weighted
 by their validation AUCs: Theta = sum_m w_m * theta_m with w_m = AUC_m / sum of the AUCs.
 An exam is called malignant when its score >= the chosen threshold.
+
+Each rule has its one home here: the clipped surprise (`surprise`), the weighted sum of the
+two networks (`weighted_score`), and the decision (`is_malignant`, `decision_name`).
 """
 
 import math
@@ -18,6 +21,14 @@ import numpy as np
 EPSILON = 1e-6
 
 THRESHOLD_RULES = ("youden", "sensitivity")
+MALIGNANT, BENIGN = "malignant", "benign"
+
+
+def surprise(probabilities):
+    """-ln(1 - p), with p clipped to [0, 1 - EPSILON]: an image's part of its exam's score.
+    A float for a float, an array for an array."""
+    values = -np.log1p(-np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0 - EPSILON))
+    return float(values) if values.ndim == 0 else values
 
 
 def exam_score(probabilities: Sequence[float]) -> float:
@@ -27,8 +38,26 @@ def exam_score(probabilities: Sequence[float]) -> float:
         raise ValueError("an exam score needs at least one image probability")
     if np.isnan(values).any():
         raise ValueError("image probabilities must not be NaN")
-    clipped = np.clip(values, 0.0, 1.0 - EPSILON)
-    return float(-np.mean(np.log1p(-clipped)))
+    return float(np.mean(surprise(values)))
+
+
+def weighted_score(values: Mapping[str, float], weights: Mapping[str, float]) -> float:
+    """sum_m w_m * value_m: the ensemble's combination of its networks' scores (theta, or an
+    image's probability or surprise), with the weights of `ensemble_weights`."""
+    if set(values) != set(weights):
+        raise ValueError(
+            f"values of {sorted(values)} but weights of {sorted(weights)}: every model needs both"
+        )
+    return float(sum(weights[model] * value for model, value in values.items()))
+
+
+def is_malignant(score: float, threshold: float) -> bool:
+    """The decision: malignant at or above the operating threshold."""
+    return score >= threshold
+
+
+def decision_name(malignant: bool) -> str:
+    return MALIGNANT if malignant else BENIGN
 
 
 def ensemble_weights(auc_by_model: Mapping[str, float]) -> dict[str, float]:
@@ -48,8 +77,7 @@ def combine_scores(theta_by_model: Mapping[str, float], auc_by_model: Mapping[st
             f"scores of {sorted(theta_by_model)} but AUCs of {sorted(auc_by_model)}: "
             "every model needs both"
         )
-    weights = ensemble_weights(auc_by_model)
-    return float(sum(weights[model] * theta for model, theta in theta_by_model.items()))
+    return weighted_score(theta_by_model, ensemble_weights(auc_by_model))
 
 
 def choose_threshold(

@@ -12,6 +12,7 @@ from inference.models import (
     ModelVersion,
     ResultStatus,
 )
+from inference.scoring import decision_name, weighted_score
 
 
 def ensemble_in_service() -> Ensemble | None:
@@ -103,7 +104,9 @@ def result_images(result: ExamResult, *, viewer_id: int | None) -> list[dict]:
     for entry in by_image.values():
         resnet = entry.get("resnet_probability", 0.0)
         darknet = entry.get("darknet_probability", 0.0)
-        entry["probability"] = ensemble.weight_resnet * resnet + ensemble.weight_darknet * darknet
+        entry["probability"] = weighted_score(
+            {"resnet": resnet, "darknet": darknet}, ensemble.weights
+        )
         entry["heatmap_url"] = entry.get("resnet_heatmap_url", "")
         images.append(entry)
     images.sort(key=lambda entry: -entry["probability"])
@@ -137,7 +140,7 @@ def exam_ai_summary(exam_id: int, *, viewer) -> dict | None:
         "status": result.status,
         "reason": "",
         "theta": result.score,
-        "decision": "malignant" if result.malignant else "benign",
+        "decision": decision_name(result.malignant),
         "threshold": ensemble.threshold,
         "sensitivity": ensemble.sensitivity,
         "specificity": ensemble.specificity,

@@ -16,6 +16,7 @@ from studies.stats.agreement import (
     krippendorff_alpha_nominal,
 )
 from studies.stats.errors import StatsInputError
+from studies.stats.estimate import Estimate
 from studies.stats.long import mrmc_from_long
 from studies.stats.mrmc import MrmcResult, OrTest, mrmc_analysis
 from studies.stats.power import (
@@ -25,7 +26,7 @@ from studies.stats.power import (
     sample_size_table,
     var_tr_from_ms,
 )
-from studies.stats.proportions import Estimate, binary_metrics, mean_t_interval, proportion_ci
+from studies.stats.proportions import binary_metrics, mean_t_interval, proportion_ci
 from studies.stats.roc import (
     StructuralComponents,
     auc,

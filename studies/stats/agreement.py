@@ -30,7 +30,7 @@ import numpy.typing as npt
 from scipy import stats
 
 from studies.stats.errors import StatsInputError
-from studies.stats.proportions import Estimate, _check_level
+from studies.stats.estimate import Estimate, check_level
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def cohen_kappa_table(table: npt.ArrayLike, level: float = 0.95) -> Kappa:
     kappa is None when p_e = 1 (both raters used one and the same category throughout):
     chance agreement is then perfect and kappa is 0/0.
     """
-    _check_level(level)
+    check_level(level)
     counts = np.asarray(table, dtype=float)
     if counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
         raise StatsInputError(f"the kappa table must be square, got shape {counts.shape}")

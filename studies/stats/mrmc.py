@@ -44,7 +44,7 @@ import numpy.typing as npt
 from scipy import stats
 
 from studies.stats.errors import StatsInputError
-from studies.stats.proportions import _check_level
+from studies.stats.estimate import check_level
 from studies.stats.roc import structural_components
 
 FloatArray = npt.NDArray[np.float64]
@@ -313,7 +313,7 @@ def mrmc_analysis(
     `modalities` / `readers` name the first two axes (default "1", "2", ...); `reference` is
     the modality the others are compared against (default: the first).
     """
-    _check_level(level)
+    check_level(level)
     y, x = _validate(truth, ratings, metric, covariance)
     t, r, c = x.shape
     modality_names = [str(name) for name in (modalities or range(1, t + 1))]

@@ -16,30 +16,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from studies.stats.agreement import cohen_kappa_table
 from studies.stats.errors import StatsInputError
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A point estimate with a two-sided confidence interval; None where undefined."""
-
-    estimate: float | None
-    ci_low: float | None = None
-    ci_high: float | None = None
-
-    def as_dict(self) -> dict[str, float | None]:
-        return {"estimate": self.estimate, "ci_low": self.ci_low, "ci_high": self.ci_high}
-
-
-def _check_level(level: float) -> None:
-    if not 0.0 < level < 1.0:
-        raise StatsInputError(f"confidence level must lie strictly between 0 and 1, got {level}")
+from studies.stats.estimate import Estimate, check_level
 
 
 def proportion_ci(successes: int, n: int, level: float = 0.95) -> Estimate:
@@ -47,7 +31,7 @@ def proportion_ci(successes: int, n: int, level: float = 0.95) -> Estimate:
 
     n = 0 gives Estimate(None, None, None): there is nothing to estimate.
     """
-    _check_level(level)
+    check_level(level)
     if n < 0 or successes < 0 or successes > n:
         raise StatsInputError(f"need 0 <= successes <= n, got successes={successes}, n={n}")
     if n == 0:
@@ -87,8 +71,6 @@ def binary_metrics(
     A metric whose denominator is zero is Estimate(None, None, None); F1 is None when there
     are no positives at all (TP + FP + FN = 0).
     """
-    from studies.stats.agreement import cohen_kappa_table  # local: agreement imports this module
-
     y = _binary(truth, "truth")
     d = _binary(decision, "decision")
     if y.shape != d.shape:
@@ -122,7 +104,7 @@ def mean_t_interval(values: Sequence[float] | npt.ArrayLike, level: float = 0.95
     Used to pool per-reader metrics (readers treated as a random sample). One value gives the
     mean without an interval; none gives Estimate(None).
     """
-    _check_level(level)
+    check_level(level)
     array = np.asarray(values, dtype=float).ravel()
     if not np.all(np.isfinite(array)):
         raise StatsInputError("values must be finite numbers")

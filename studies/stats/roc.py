@@ -26,7 +26,8 @@ import numpy.typing as npt
 from scipy import stats
 
 from studies.stats.errors import StatsInputError
-from studies.stats.proportions import Estimate, _binary, _check_level
+from studies.stats.estimate import Estimate, check_level
+from studies.stats.proportions import _binary
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -103,7 +104,7 @@ def auc_ci(
     truth: npt.ArrayLike, scores: npt.ArrayLike, level: float = 0.95, method: str = "logit"
 ) -> Estimate:
     """Empirical AUC with a DeLong-based Wald interval, "logit" (default) or "plain"."""
-    _check_level(level)
+    check_level(level)
     if method not in ("logit", "plain"):
         raise StatsInputError(f'method must be "logit" or "plain", got {method!r}')
     area = auc(truth, scores)

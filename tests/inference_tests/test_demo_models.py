@@ -9,6 +9,7 @@ import pytest
 from celery.signals import before_task_publish
 
 from annotation.demo import demo_data_generate
+from base.jobs import job_finish
 from base.models import JobStatus
 from inference.demo import DEMO_JOBS, demo_models_finish, demo_models_start
 from inference.models import (
@@ -68,6 +69,22 @@ def test_a_job_the_demo_did_not_start_puts_nothing_in_service():
     job = TrainingJob.objects.create(task=ModelTask.TRIAGE, architecture=Architecture.RESNET18)
     assert demo_models_finish(job) is None
     assert not ModelVersion.objects.exists() and not Ensemble.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_finished_demo_training_job_reaches_the_demo_through_the_job_finished_signal(
+    monkeypatch,
+):
+    """Production code (training) only finishes the job; the demo hangs on base.jobs."""
+    finished = []
+    monkeypatch.setattr("inference.demo.demo_models_finish", finished.append)
+    demo = TrainingJob.objects.create(
+        task=ModelTask.TRIAGE, architecture=Architecture.RESNET18, demo=True
+    )
+    other = TrainingJob.objects.create(task=ModelTask.TRIAGE, architecture=Architecture.RESNET18)
+    job_finish(other, message="done")
+    job_finish(demo, message="done")
+    assert finished == [demo]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,8 +6,12 @@ from inference.scoring import (
     EPSILON,
     choose_threshold,
     combine_scores,
+    decision_name,
     ensemble_weights,
     exam_score,
+    is_malignant,
+    surprise,
+    weighted_score,
 )
 
 
@@ -103,3 +107,25 @@ def test_choose_threshold_refuses_one_class_and_bad_rules():
         choose_threshold(SCORES, TRUTH, rule="accuracy")
     with pytest.raises(ValueError, match="target_sensitivity"):
         choose_threshold(SCORES, TRUTH, rule="sensitivity")
+
+
+def test_surprise_is_clipped_like_the_score_for_a_float_and_an_array():
+    assert surprise(0.5) == pytest.approx(math.log(2)) and isinstance(surprise(0.5), float)
+    assert surprise(1.0) == pytest.approx(-math.log(EPSILON))  # finite, not infinity
+    assert surprise([0.0, 1.0]) == pytest.approx([0.0, -math.log(EPSILON)])
+    assert exam_score([0.2, 1.0]) == pytest.approx((surprise(0.2) + surprise(1.0)) / 2)
+
+
+def test_weighted_score_is_the_ensembles_sum_and_needs_every_model():
+    weights = {"resnet": 0.6, "darknet": 0.4}
+    assert weighted_score({"resnet": 1.0, "darknet": 2.0}, weights) == pytest.approx(1.4)
+    assert combine_scores({"a": 1.0, "b": 2.0}, {"a": 0.6, "b": 0.4}) == weighted_score(
+        {"a": 1.0, "b": 2.0}, ensemble_weights({"a": 0.6, "b": 0.4})
+    )
+    with pytest.raises(ValueError, match="every model needs both"):
+        weighted_score({"resnet": 1.0}, weights)
+
+
+def test_the_decision_is_malignant_at_or_above_the_threshold():
+    assert is_malignant(0.7, 0.7) and not is_malignant(0.69, 0.7)
+    assert (decision_name(True), decision_name(False)) == ("malignant", "benign")
