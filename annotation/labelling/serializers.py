@@ -126,7 +126,7 @@ class FlagSerializer(serializers.Serializer):
 def _answers() -> dict:
     fields = {name: serializers.BooleanField(allow_null=True) for name in QUESTIONS}
     fields["dimension"] = serializers.CharField(allow_null=True)
-    fields["cannot_determine"] = serializers.BooleanField()
+    fields["cannot_determine"] = serializers.BooleanField(allow_null=True)
     return fields
 
 

@@ -412,3 +412,57 @@ def test_an_answer_from_a_reader_taken_off_the_set_is_kept_and_no_next_is_served
     assert done.status_code == 200
     assert done.json()["next"] is None
     assert Label.objects.get(pk=first["label"]["id"]).status == Label.SUBMITTED
+
+
+@pytest.mark.django_db
+def test_the_labelling_bodies_are_the_shapes_the_openapi_document_declares(client):
+    from annotation.labelling import serializers as shapes
+    from tests.response_shapes import fits
+
+    annotation_set, reader = _solo_set(2)
+    client.force_login(reader)
+    fits(shapes.LabellingSetSerializer(many=True), client.get(reverse("labelling-sets")).json())
+    first = client.post(reverse("labelling-next", args=[annotation_set.pk])).json()
+    fits(shapes.LabelScreenSerializer, first)
+    saved = client.patch(
+        reverse("labelling-label", args=[first["label"]["id"]]),
+        {"adnexal": True},
+        content_type="application/json",
+    ).json()
+    fits(shapes.LabelScreenSerializer, saved)
+    refused = client.post(
+        reverse("labelling-submit", args=[first["label"]["id"]]),
+        {},
+        content_type="application/json",
+    ).json()
+    fits(shapes.RefusedAnswersSerializer, refused)
+    body = client.post(
+        reverse("labelling-submit", args=[first["label"]["id"]]),
+        {**ANSWERS, "next": True},
+        content_type="application/json",
+    ).json()
+    fits(shapes.LabelSubmittedSerializer, body)
+    back = client.get(reverse("labelling-history", args=[annotation_set.pk])).json()
+    fits(shapes.LabelScreenSerializer, back)
+
+
+@pytest.mark.django_db
+def test_the_set_progress_and_export_bodies_are_the_declared_shapes(client):
+    from annotation.labelling import serializers as shapes
+    from tests.response_shapes import fits
+
+    annotation_set, reader = _solo_set(2)
+    label, _ = labelling.label_next_with_progress(
+        annotation_set_id=annotation_set.pk, reader=reader
+    )
+    labelling.label_submit(label_id=label.pk, user=reader, answers=ANSWERS)
+    client.force_login(UserFactory(role=Role.COORDINATOR))
+    progress = client.get(reverse("annotation-set-progress", args=[annotation_set.pk])).json()
+    fits(shapes.SetProgressSerializer, progress)
+    for what, shape in (
+        ("labels", shapes.LabelExportRowSerializer),
+        ("consensus", shapes.ConsensusRowSerializer),
+    ):
+        rows = client.get(reverse("annotation-set-export", args=[annotation_set.pk, what])).json()
+        assert rows
+        fits(shape(many=True), rows)

@@ -500,3 +500,29 @@ async def test_other_roles_cannot_listen_to_a_studys_progress(role):
     communicator.scope["url_route"] = {"kwargs": {"study_id": 1}}
     connected, _ = await communicator.connect()
     assert not connected
+
+
+@pytest.mark.django_db
+def test_the_reading_bodies_are_the_shapes_the_openapi_document_declares(client):
+    from studies.reading import serializers as shapes
+    from tests.response_shapes import fits
+
+    reader = _reader()
+    study = designed_study(readers=[reader], washout_days=0, practice=0, allow_going_back=True)
+    _scored(study)
+    client.force_login(reader)
+    fits(shapes.SessionRowSerializer(many=True), client.get(reverse("reading-sessions")).json())
+    _read_all(client, _session(study))
+    session = _session(study, "with_ai")
+    first = _api(client, "reading-next", session.pk).json()
+    fits(shapes.CasePayloadSerializer, first)
+    reading_id = first["reading"]["id"]
+    fits(shapes.CasePayloadSerializer, _api(client, "reading-case", reading_id, "get").json())
+    saved = _api(client, "reading-case", reading_id, "patch", {"malignant": True}).json()
+    fits(shapes.AutosavedSerializer, saved)
+    fits(shapes.RefusedSerializer, _api(client, "reading-submit", reading_id, body={}).json())
+    fits(shapes.SubmittedSerializer, _api(client, "reading-submit", reading_id, body=YES).json())
+    fits(shapes.CasePayloadSerializer, _api(client, "reading-history", session.pk, "get").json())
+    client.force_login(UserFactory(role=Role.COORDINATOR))
+    progress = _api(client, "designed-study-progress", study.pk, "get").json()
+    fits(shapes.StudyProgressSerializer, progress)
