@@ -5,7 +5,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from annotation.models import Center, Exam, Image, PathologyOutcome, Patient
 from annotation.patients.identity import IdentifierError, decrypt_identifiers, patient_pseudonym
 from base.jobs import job_kinds
-from base.roles import IDENTIFIER_ROLES, Role, has_role
+from base.roles import ADMINISTRATION, IDENTIFIERS
 
 
 def exam_list(*, center: str = "", outcome: str = "") -> QuerySet[Exam]:
@@ -41,7 +41,7 @@ def exam_detail(*, exam_id: int) -> Exam:
 
 def images_visible(user) -> QuerySet[Image]:
     """Images a user may see: flagged ones (identifying text) only by administrators."""
-    if has_role(user, Role.ADMINISTRATOR):
+    if ADMINISTRATION.allows(user):
         return Image.objects.all()
     return Image.objects.filter(hidden=False)
 
@@ -79,7 +79,7 @@ def patient_find(*, hospital_id: str) -> Patient | None:
 
 def patient_identifiers(*, patient: Patient, user) -> dict[str, str]:
     """Decrypted identifiers for the clinical roles; empty for everyone else."""
-    if not has_role(user, *IDENTIFIER_ROLES):
+    if not IDENTIFIERS.allows(user):
         return {}
     try:
         return decrypt_identifiers(patient.identifiers_encrypted)

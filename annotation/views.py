@@ -15,22 +15,20 @@ from annotation.patients.timeline import patient_timeline
 from base.access_log import access_log_record
 from base.models import AccessAction
 from base.roles import (
-    CLINICAL_DATA_ROLES,
-    IDENTIFIER_ROLES,
-    IMAGE_ROLES,
-    JOB_ROLES,
-    Role,
-    role_required,
+    ADMINISTRATION,
+    CLINICAL_DATA,
+    COORDINATION,
+    IDENTIFIERS,
+    IMAGE_BROWSING,
+    SIGNED_IN,
 )
-
-IMAGE_BROWSER_ROLES = (Role.RADIOLOGIST, Role.COORDINATOR, Role.ADMINISTRATOR)
 
 
 def _page(request: HttpRequest, items, per_page: int):
     return Paginator(items, per_page).get_page(request.GET.get("page"))
 
 
-@role_required(*CLINICAL_DATA_ROLES)
+@CLINICAL_DATA.required
 def exam_list(request: HttpRequest) -> HttpResponse:
     center = request.GET.get("center", "")
     outcome = request.GET.get("outcome", "")
@@ -48,7 +46,7 @@ def exam_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@role_required(*CLINICAL_DATA_ROLES)
+@CLINICAL_DATA.required
 def exam_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         exam = selectors.exam_detail(exam_id=pk)
@@ -57,7 +55,7 @@ def exam_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "annotation/exam_detail.html", {"exam": exam})
 
 
-@role_required(*CLINICAL_DATA_ROLES)
+@CLINICAL_DATA.required
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         patient = selectors.patient_detail(patient_id=pk)
@@ -75,7 +73,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@role_required(*IDENTIFIER_ROLES)
+@IDENTIFIERS.required
 def patient_find(request: HttpRequest) -> HttpResponse:
     form = PatientFindForm(request.POST or None)
     not_found = False
@@ -93,7 +91,7 @@ def patient_find(request: HttpRequest) -> HttpResponse:
     return render(request, "annotation/patient_find.html", {"form": form, "not_found": not_found})
 
 
-@role_required(*IMAGE_BROWSER_ROLES)
+@IMAGE_BROWSING.required
 def image_list(request: HttpRequest) -> HttpResponse:
     center = request.GET.get("center", "")
     page = _page(request, selectors.image_list(user=request.user, center=center), 60)
@@ -104,7 +102,7 @@ def image_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@role_required(*IMAGE_ROLES)
+@SIGNED_IN.required
 def image_detail(request: HttpRequest, pk: int) -> HttpResponse:
     visible = selectors.images_visible(request.user)
     image = get_object_or_404(visible.select_related("exam__center"), pk=pk)
@@ -135,7 +133,7 @@ def _serve(field, content_type: str) -> HttpResponse:
 # Pixels are read, never written: no transaction around them (saves two round trips on the
 # busiest request of the labelling screen).
 @transaction.non_atomic_requests
-@role_required(*IMAGE_ROLES)
+@SIGNED_IN.required
 def image_file(request: HttpRequest, pk: int) -> FileResponse:
     return _serve(
         get_object_or_404(selectors.images_visible(request.user), pk=pk).file, "image/png"
@@ -160,26 +158,26 @@ def image_link_file(request: HttpRequest, rest: str) -> HttpResponse:
 
 
 @transaction.non_atomic_requests
-@role_required(*IMAGE_ROLES)
+@SIGNED_IN.required
 def image_thumbnail(request: HttpRequest, pk: int) -> FileResponse:
     return _serve(
         get_object_or_404(selectors.images_visible(request.user), pk=pk).thumbnail, "image/jpeg"
     )
 
 
-@role_required(Role.COORDINATOR, Role.ADMINISTRATOR)
+@COORDINATION.required
 def overview(request: HttpRequest) -> HttpResponse:
     return render(request, "annotation/overview.html", selectors.data_overview())
 
 
-@role_required(*JOB_ROLES)
+@COORDINATION.required
 def job_list(request: HttpRequest) -> HttpResponse:
     form = DemoDataForm()
     return render(request, "annotation/job_list.html", {"jobs": selectors.job_list(), "form": form})
 
 
 @require_POST
-@role_required(Role.ADMINISTRATOR)
+@ADMINISTRATION.required
 def demo_job_start(request: HttpRequest) -> HttpResponse:
     form = DemoDataForm(request.POST)
     if form.is_valid():
@@ -191,7 +189,7 @@ def demo_job_start(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@role_required(Role.ADMINISTRATOR)
+@ADMINISTRATION.required
 def demo_job_retry(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(DemoDataJob, pk=pk)
     try:
@@ -201,7 +199,7 @@ def demo_job_retry(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("annotation:job_list")
 
 
-@role_required(Role.ADMINISTRATOR)
+@ADMINISTRATION.required
 def patient_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Consent withdrawn: confirm, then remove the patient and everything derived."""
     patient = get_object_or_404(Patient, pk=pk)

@@ -2,7 +2,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from base.jobs import JOBS_GROUP
-from base.roles import JOB_ROLES, has_role
+from base.roles import COORDINATION
 
 
 class JobConsumer(AsyncJsonWebsocketConsumer):
@@ -10,7 +10,7 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        allowed = await database_sync_to_async(has_role)(user, *JOB_ROLES) if user else False
+        allowed = await database_sync_to_async(COORDINATION.allows)(user) if user else False
         if not allowed:
             await self.close(code=4403)
             return

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from annotation.models import CA125Measurement, Exam, Image
-from base.roles import Role, has_role
+from base.roles import ADMINISTRATION
 from inference import selectors
 from inference.inference_jobs import inference_job_create
 from inference.live import exam_rows_broadcast
@@ -35,17 +35,6 @@ from inference.worklist import (  # worklist_exams, worklist_rows: for the workl
     worklist_exams,  # noqa: F401
     worklist_rows,  # noqa: F401
 )
-
-# Who may read results (pages, API, DICOM export): the clinical roles, never radiologists,
-# who must read exams without the AI unless a reader study shows it to them. A user with one
-# of these roles who also reads in a reader study is kept from the AI output of the exams
-# they read without AI (`selectors.ai_release`), on every page and API here.
-RESULT_ROLES = (Role.CLINICIAN, Role.COORDINATOR, Role.ADMINISTRATOR)
-SCORE_ROLES = RESULT_ROLES
-# Sign-off is a clinical act: clinicians only.
-REVIEW_ROLES = (Role.CLINICIAN,)
-# Disagreements feed review and retraining, which coordinators and administrators run.
-DISAGREEMENT_ROLES = (Role.COORDINATOR, Role.ADMINISTRATOR)
 
 DECISION_AID_NOTICE = (
     "Decision aid only. The AI score supports, and does not replace, the judgement of the "
@@ -306,7 +295,7 @@ def exam_report(*, exam_id: int, ensemble_id: int | None = None, user=None) -> E
 def _attach_images(report: ExamReport, user) -> None:
     ids = [entry["image_id"] for entry in report.images + report.left_out]
     images = Image.objects.in_bulk([i for i in ids if i is not None])
-    administrator = user is not None and has_role(user, Role.ADMINISTRATOR)
+    administrator = user is not None and ADMINISTRATION.allows(user)
     for entry in report.images + report.left_out:
         image = images.get(entry["image_id"])
         entry["image"] = image
