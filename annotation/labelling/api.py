@@ -13,7 +13,7 @@ from annotation.labelling import serializers as s
 from annotation.labelling import stats as label_stats
 from annotation.labelling.exports import export_table
 from annotation.labelling.payloads import image_payloads, label_data
-from annotation.labelling.sets import is_reader, reader_quota
+from annotation.labelling.sets import is_reader, reader_quota, sets_read_by
 from annotation.models import AnnotationSet, Image, Label
 from base.access_log import access_log_record
 from base.api_responses import DetailSerializer
@@ -78,7 +78,7 @@ def _set_for(request, set_id: int) -> AnnotationSet:
 @permission_classes([LABELLING.permission])
 def labelling_sets(request):
     """The sets this radiologist works on, with their own progress."""
-    sets = AnnotationSet.objects.filter(readers__reader=request.user, readers__active=True)
+    sets = sets_read_by(request.user)
     done = dict(
         Label.objects.filter(reader=request.user, status=Label.SUBMITTED)
         .values_list("annotation_set")

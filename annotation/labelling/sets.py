@@ -164,10 +164,21 @@ def annotation_set_create(
     return annotation_set
 
 
+def _active(memberships: QuerySet[AnnotationSetReader]) -> QuerySet[AnnotationSetReader]:
+    # The one definition of an active reader: a radiologist taken off a set stays on it,
+    # inactive, for the record. The labelling SQL counts readers through active_readers.
+    return memberships.filter(active=True)
+
+
 def active_readers(annotation_set_id: int) -> QuerySet[AnnotationSetReader]:
-    """Who works on the set now (a radiologist taken off it stays, inactive, for the record).
-    The one definition: the labelling SQL counts readers through this query."""
-    return AnnotationSetReader.objects.filter(annotation_set_id=annotation_set_id, active=True)
+    """Who works on the set now."""
+    return _active(AnnotationSetReader.objects.filter(annotation_set_id=annotation_set_id))
+
+
+def sets_read_by(user) -> QuerySet[AnnotationSet]:
+    """The sets `user` works on now."""
+    memberships = _active(AnnotationSetReader.objects.filter(reader=user))
+    return AnnotationSet.objects.filter(pk__in=memberships.values("annotation_set_id"))
 
 
 def is_reader(annotation_set_id: int, user) -> bool:

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
 from annotation.labelling import flow as labelling
-from annotation.labelling.sets import is_reader
+from annotation.labelling.sets import is_reader, sets_read_by
 from annotation.models import AnnotationSet, Label
 from base.roles import READING
 
@@ -21,9 +21,7 @@ def _api_base() -> str:
 
 @READING.required
 def labelling_list(request: HttpRequest) -> HttpResponse:
-    sets = AnnotationSet.objects.filter(
-        readers__reader=request.user, readers__active=True
-    ).order_by("-created_at")
+    sets = sets_read_by(request.user).order_by("-created_at")
     drafts = set(
         Label.objects.filter(reader=request.user, status=Label.DRAFT).values_list(
             "item__annotation_set", flat=True

@@ -466,3 +466,22 @@ def test_the_set_progress_and_export_bodies_are_the_declared_shapes(client):
         rows = client.get(reverse("annotation-set-export", args=[annotation_set.pk, what])).json()
         assert rows
         fits(shape(many=True), rows)
+
+
+@pytest.mark.django_db
+def test_an_active_reader_is_defined_once_for_the_orm_and_the_sql():
+    from annotation.labelling import sql as labelling_sql
+    from annotation.labelling.sets import active_readers, is_reader, quota_share, sets_read_by
+
+    _images(6)
+    first, second, third = _readers(3)
+    annotation_set = annotation_set_create(name="s", readers=[first, second, third], size=6)
+    annotation_set_reader_remove(annotation_set=annotation_set, reader=first)
+    state = labelling_sql.reader_state(annotation_set.pk, first.pk, ())
+    assert state["readers"] == active_readers(annotation_set.pk).count() == 2
+    assert not state["reading"] and not is_reader(annotation_set.pk, first)
+    assert labelling_sql.reader_state(annotation_set.pk, second.pk, ())["reading"]
+    assert list(sets_read_by(first)) == [] and list(sets_read_by(second)) == [annotation_set]
+    share = quota_share(annotation_set.planned_readings, 2)
+    assert labelling.reader_progress(annotation_set.pk, second)["quota"] == share
+    assert reader_quota(annotation_set) == share
