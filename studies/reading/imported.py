@@ -36,7 +36,7 @@ from annotation.patients.identity import (
     encrypt_identifiers,
 )
 from base.csv_cells import csv_unsafe
-from base.roles import IDENTIFIER_ROLES, has_role
+from base.roles import IDENTIFIERS
 from studies.models import ImportedReaderStudy, ImportedReading
 
 REQUIRED = ("reader", "case", "modality", "truth", "rating")
@@ -222,7 +222,7 @@ def case_accession_number(*, reading: ImportedReading, user) -> str:
     """The accession number behind a pseudonymised case, for clinicians and administrators
     (as the exam's own); "" for other roles and for cases stored as written. Raises
     IdentifierError when IDENTIFIER_KEY is not the one it was encrypted with."""
-    if not reading.case_encrypted or not has_role(user, *IDENTIFIER_ROLES):
+    if not reading.case_encrypted or not IDENTIFIERS.allows(user):
         return ""
     return decrypt_identifiers(reading.case_encrypted).get("accession_number", "")
 
