@@ -18,6 +18,19 @@ from typing import Any
 MAX_ACTIVE_DELTA = 600.0
 
 
+class Refusal(ValueError):
+    """A request a screen's rules refuse: the text is the API's `detail`; `missing` names the
+    unanswered questions; `kind` says how the API answers (invalid 400, unavailable 403,
+    conflict 409)."""
+
+    def __init__(
+        self, message: str, *, kind: str = "invalid", missing: list[str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.missing = missing or []
+
+
 class ActiveTimeError(ValueError):
     """A focused-time report that is refused (not a number, or out of range)."""
 
@@ -58,8 +71,8 @@ class ReadingEngine(ABC):
     shared order. `scope` is what the reader works through (a labelling set, a reading
     session); a `case` is one thing they answer (a label, a case reading)."""
 
-    # The screen's refusal: a ValueError whose text the API passes on as `detail`.
-    refusal: type[Exception] = ValueError
+    # The screen's refusal, whose text the API passes on as `detail`.
+    refusal: type[Exception] = Refusal
     # A next case refused right after a submit: labelling keeps the answer and replies
     # without a next case (the reader was taken off the set meanwhile); reading refuses.
     next_refusal_keeps_answer = False

@@ -32,12 +32,8 @@ DASHBOARD_NUDGE_SECONDS = 1.0
 EDITABLE = (*ANSWER_FIELDS, "cannot_determine", "cannot_determine_reason")
 
 
-class LabellingError(ValueError):
+class LabellingError(reading_flow.Refusal):
     """A request the labelling rules refuse; `missing` names incomplete answers."""
-
-    def __init__(self, message: str, missing: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.missing = missing or []
 
 
 def set_group(annotation_set_id: int) -> str:

@@ -21,6 +21,7 @@ from base.reading_flow import (
     MAX_ACTIVE_DELTA,  # noqa: F401  (studies.demo reads it here)
     ActiveTimeError,
     ReadingEngine,
+    Refusal,
     active_seconds_delta,
 )
 from studies.models import CaseReading, CaseReadingRevision, ReaderStudy, ReadingSession
@@ -30,14 +31,9 @@ ANSWERS = ("malignant", "confidence", "orads", "comment")
 MAX_COMMENT = 2000
 
 
-class ReadingError(ValueError):
+class ReadingError(Refusal):
     """A request the reading rules refuse. `kind`: invalid (400), unavailable (403),
     conflict (409); `missing` names unanswered questions."""
-
-    def __init__(self, message: str, *, kind: str = "invalid", missing: list[str] | None = None):
-        super().__init__(message)
-        self.kind = kind
-        self.missing = missing or []
 
 
 def progress_group(study_id: int) -> str:

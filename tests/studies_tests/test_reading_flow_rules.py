@@ -10,6 +10,7 @@ from base.reading_flow import (
     MAX_ACTIVE_DELTA,
     ActiveTimeError,
     ReadingEngine,
+    Refusal,
     active_seconds_delta,
 )
 from studies.reading import flow as reading_flow
@@ -102,3 +103,8 @@ def test_both_screens_run_on_the_engine():
     assert isinstance(LABELLING_ENGINE, ReadingEngine) and isinstance(READING_ENGINE, ReadingEngine)
     assert LABELLING_ENGINE.refusal is LabellingError and LABELLING_ENGINE.next_refusal_keeps_answer
     assert READING_ENGINE.refusal is ReadingError and not READING_ENGINE.next_refusal_keeps_answer
+    # One refusal shape: the text is the API's detail, `missing` the unanswered questions.
+    for refusal in (LabellingError("x", missing=["a"]), ReadingError("x", missing=["a"])):
+        assert (
+            isinstance(refusal, Refusal) and refusal.missing == ["a"] and refusal.kind == "invalid"
+        )
