@@ -38,23 +38,19 @@
     if (!entry || (!Object.keys(entry.answers).length && entry.seconds < 0.5)) return Promise.resolve(true);
     const answers = entry.answers, seconds = entry.seconds;
     entry.answers = {}; entry.seconds = 0;
-    const body = Object.assign({}, answers, { active_seconds_delta: Math.round(seconds * 10) / 10 });
-    const send = function () {
-      return call("PATCH", "labels/" + id + "/", body, keepalive).then(function (result) {
-        if (result.ok) {
-          if (statusLine.classList.contains("save-error")) say("Saved again.", "ok");
-          return true;
-        }
-        if (result.status === 404) { delete pending[id]; return false; }  // flagged away
-        // Keep what failed for the next try, under anything changed since.
-        const again = pendingFor(id);
-        again.answers = Object.assign({}, answers, again.answers);
-        again.seconds += seconds;
-        say(problem(result) + " — will retry.", "error save-error");
-        return false;
-      });
-    };
-    return keepalive ? send() : write(send);
+    return core.saveAnswers("labels/" + id + "/", answers, seconds, keepalive, function (result) {
+      if (result.ok) {
+        if (statusLine.classList.contains("save-error")) say("Saved again.", "ok");
+        return true;
+      }
+      if (result.status === 404) { delete pending[id]; return false; }  // flagged away
+      // Keep what failed for the next try, under anything changed since.
+      const again = pendingFor(id);
+      again.answers = Object.assign({}, answers, again.answers);
+      again.seconds += seconds;
+      say(problem(result) + " — will retry.", "error save-error");
+      return false;
+    });
   }
   function flushAll(keepalive) {
     clearTimeout(saveTimer); saveTimer = null;

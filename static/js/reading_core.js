@@ -1,5 +1,5 @@
 // What the two reading screens share (labelling.js and studies/reading.js): the request layer
-// (CSRF, JSON, writes in order, the server's clock), the status line, the focused-time clock,
+// (CSRF, JSON, writes in order, autosave, the server's clock), the status line, the focused-time clock,
 // the signed links' renewal time, the keyboard prelude, missing answers, the progress bar and
 // the viewer readout. Each screen keeps only what is its own (questions, leases, arms, AI).
 //
@@ -71,6 +71,14 @@
       if (typeof detail !== "string") detail = JSON.stringify(detail);
       return result.status === 0 ? detail : "Not saved (" + result.status + "): " + detail;
     }
+    // Autosave: the answers changed and the focused seconds since the last save, as one
+    // PATCH; `after(result)` runs before the next write starts. Leaving the page
+    // (keepalive) sends at once, outside the queue.
+    function saveAnswers(path, answers, seconds, keepalive, after) {
+      const body = Object.assign({}, answers, { active_seconds_delta: Math.round(seconds * 10) / 10 });
+      const send = function () { return call("PATCH", path, body, keepalive).then(after); };
+      return keepalive ? send() : write(send);
+    }
     function say(text, kind) {
       statusLine.textContent = text || "";
       statusLine.className = "status" + (kind ? " " + kind : "");
@@ -93,7 +101,7 @@
     }
 
     return {
-      call: call, write: write, problem: problem, say: say, serverNow: serverNow,
+      call: call, write: write, saveAnswers: saveAnswers, problem: problem, say: say, serverNow: serverNow,
       clearMissing: clearMissing, markMissing: markMissing, progressBar: progressBar,
     };
   }

@@ -50,19 +50,15 @@
     const answers = pending.answers, seconds = pending.seconds;
     if (!Object.keys(answers).length && seconds < 0.5) return Promise.resolve(true);
     pending = { answers: {}, seconds: 0 };
-    const body = Object.assign({}, answers, { active_seconds_delta: Math.round(seconds * 10) / 10 });
-    const send = function () {
-      return call("PATCH", "cases/" + id + "/", body, keepalive).then(function (result) {
-        if (result.ok) return true;
-        if (result.status >= 500 || result.status === 0) {  // try again with the next save
-          pending.answers = Object.assign({}, answers, pending.answers);
-          pending.seconds += seconds;
-          say(problem(result) + " — will retry.", "error");
-        }
-        return false;
-      });
-    };
-    return keepalive ? send() : write(send);
+    return core.saveAnswers("cases/" + id + "/", answers, seconds, keepalive, function (result) {
+      if (result.ok) return true;
+      if (result.status >= 500 || result.status === 0) {  // try again with the next save
+        pending.answers = Object.assign({}, answers, pending.answers);
+        pending.seconds += seconds;
+        say(problem(result) + " — will retry.", "error");
+      }
+      return false;
+    });
   }
   function scheduleSave() {
     clearTimeout(saveTimer);
