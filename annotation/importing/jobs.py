@@ -114,10 +114,10 @@ def import_job_execute(*, job_id: int) -> None:
             center_code=job.center.code if job.center else None,
             progress=ProgressReporter(job, "Importing images"),
         )
-        if job.source != ImportSource.PACS:
-            # An upload or a command is the whole exam: downstream work may start.
-            for exam_id in sorted(report.exam_ids):
-                services.exam_mark_complete(exam_id=exam_id)
+        # An import job is the whole exam: downstream work may start. (The DICOM receiver
+        # imports without jobs and completes its exams after a quiet period.)
+        for exam_id in sorted(report.exam_ids):
+            services.exam_mark_complete(exam_id=exam_id)
     except ImportFailure as error:
         upload_files_remove(job)  # a failed import is not retried: its files go now
         job_fail(job, error)

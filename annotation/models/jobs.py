@@ -11,7 +11,6 @@ class ImportSource(models.TextChoices):
     UPLOAD = "upload", "Browser upload"
     API = "api", "API"
     COMMAND = "command", "Command line"
-    PACS = "pacs", "DICOM receiver"
     DEMO = "demo", "Demo data"
 
 
