@@ -2,7 +2,7 @@
 
 A policy names one kind of access ("coordination", "identifiers") with its roles and the
 message a refused user reads. Views use `policy.required`, DRF views `policy.permission`,
-the navigation and templates `policy.allows`: each rule is written once, here.
+the navigation `policy.allows`, templates `can.<name>`: each rule is written once, here.
 """
 
 from collections.abc import Callable
@@ -53,24 +53,6 @@ def user_roles(user) -> set[Role]:
 
 def has_role(user, *roles: Role) -> bool:
     return bool(user_roles(user) & set(roles))
-
-
-def role_required(*roles: Role) -> Callable:
-    """View decorator: anonymous users go to the login page, other roles get 403."""
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args, **kwargs):
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            if not has_role(request.user, *roles):
-                raise PermissionDenied("Your role does not give access to this page.")
-            return view(request, *args, **kwargs)
-
-        wrapped.allowed_roles = roles
-        return wrapped
-
-    return decorator
 
 
 @dataclass(frozen=True, eq=False)
@@ -165,12 +147,8 @@ POLICIES = {
     )
 }
 
-# The role tuples the policies replace; kept while the last callers move to the policies.
-CLINICAL_DATA_ROLES = CLINICAL_DATA.roles
+# The last role tuple a policy replaces; kept while inference.dicom_export moves to IDENTIFIERS.
 IDENTIFIER_ROLES = IDENTIFIERS.roles
-IMAGE_ROLES = SIGNED_IN.roles
-JOB_ROLES = COORDINATION.roles
-IMPORT_ROLES = COORDINATION.roles
 
 
 NAVIGATION = [
