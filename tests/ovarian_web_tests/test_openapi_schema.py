@@ -40,7 +40,7 @@ def _typed(schema: dict | None, components: dict, seen: frozenset = frozenset())
 
 
 def undescribed(document: dict) -> list[str]:
-    """`METHOD path status`: each success answer with JSON and no typed schema."""
+    """`METHOD path status`: each declared JSON answer (errors too) with no typed schema."""
     components = document.get("components", {}).get("schemas", {})
     found = []
     for path, operations in document["paths"].items():
@@ -48,8 +48,6 @@ def undescribed(document: dict) -> list[str]:
             if method not in METHODS or (method, path) in EXEMPT:
                 continue
             for code, response in operation.get("responses", {}).items():
-                if not code.startswith("2"):
-                    continue
                 for media_type, body in response.get("content", {}).items():
                     if "json" in media_type and not _typed(body.get("schema"), components):
                         found.append(f"{method.upper()} {path} {code}")
@@ -61,7 +59,7 @@ def document() -> dict:
     return _document()
 
 
-def test_every_json_success_response_has_a_typed_schema(document):
+def test_every_json_response_has_a_typed_schema(document):
     assert undescribed(document) == []
 
 
@@ -80,34 +78,20 @@ def test_csv_endpoints_declare_text_csv_with_a_string_schema(document):
         assert content == {"text/csv": {"schema": {"type": "string"}}}
 
 
-def test_an_untyped_answer_is_caught():
+def _answer(schema: dict) -> dict:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def test_an_untyped_answer_is_caught_an_error_too():
+    untyped = {"type": "object", "additionalProperties": {}}
+    described = {"$ref": "#/components/schemas/Y"}
     document = {
         "paths": {
-            "/api/x/": {
-                "get": {
-                    "responses": {
-                        "200": {
-                            "content": {
-                                "application/json": {
-                                    "schema": {"type": "object", "additionalProperties": {}}
-                                }
-                            }
-                        }
-                    }
-                }
-            },
+            "/api/x/": {"get": {"responses": {"200": _answer(untyped)}}},
             "/api/y/": {
-                "post": {
-                    "responses": {
-                        "201": {
-                            "content": {
-                                "application/json": {"schema": {"$ref": "#/components/schemas/Y"}}
-                            }
-                        }
-                    }
-                }
+                "post": {"responses": {"201": _answer(described), "409": _answer(untyped)}}
             },
         },
         "components": {"schemas": {"Y": {"type": "object", "properties": {"a": {}}}}},
     }
-    assert undescribed(document) == ["GET /api/x/ 200"]
+    assert undescribed(document) == ["GET /api/x/ 200", "POST /api/y/ 409"]
