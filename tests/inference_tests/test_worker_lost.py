@@ -86,7 +86,7 @@ def test_a_worker_killed_mid_training_has_its_job_taken_up_again(
     job = training_job_create(
         task="malignancy", architecture="darknet19", epochs=200, batch_size=16, enqueue=False
     )
-    Celery(broker=redis_url).send_task(
+    Celery(broker=redis_url, set_as_current=False).send_task(
         "inference.tasks.training_job_run", kwargs={"job_id": job.pk}, queue="gpu"
     )
     _wait(job, lambda j: len(j.history) >= 1, "the first epoch")
@@ -113,7 +113,7 @@ def test_a_job_that_kills_its_worker_every_time_is_failed_after_the_last_attempt
     job = training_job_create(
         task="malignancy", architecture="darknet19", epochs=200, batch_size=16, enqueue=False
     )
-    Celery(broker=redis_url).send_task(
+    Celery(broker=redis_url, set_as_current=False).send_task(
         "inference.tasks.training_job_run", kwargs={"job_id": job.pk}, queue="gpu"
     )
     for attempt in range(1, MAX_ATTEMPTS + 1):
