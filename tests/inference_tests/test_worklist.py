@@ -14,7 +14,8 @@ from base.roles import Role
 from inference.consumers import ExamResultConsumer
 from inference.live import EXAM_RESULTS_GROUP, result_broadcast
 from inference.models import Ensemble, ExamResult, InferenceJob, ResultStatus
-from inference.reports import ExamStatus, score_request, worklist_rows
+from inference.reports import score_request
+from inference.worklist import ExamStatus, worklist_rows
 from tests.factories import CenterFactory, ExamFactory, UserFactory
 from tests.inference_tests.factories import ensemble_make, exam_result_make
 from tests.inference_tests.test_report import exam_images, not_scorable_result, scored_exam
